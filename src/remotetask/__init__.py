@@ -1,0 +1,84 @@
+"""remotetask: run named tasks as jobs on a server, for other machines.
+
+The public names are listed in ``__all__`` and pinned by a test.
+"""
+
+from remotetask.app import App, Settings
+from remotetask.clock import FrozenClock, SystemClock
+from remotetask.context import JobContext
+from remotetask.errors import (
+    ConfigError,
+    DuplicateTaskError,
+    InvalidInputError,
+    InvalidReferenceError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    JobNotFoundError,
+    RemoteTaskError,
+    SchemaError,
+    StoreError,
+    TaskError,
+    UnknownServiceError,
+    UnknownTaskError,
+)
+from remotetask.jobs import (
+    CANCELLED,
+    COMPLETED,
+    CRONJOB,
+    DELAYED,
+    ERROR,
+    PROCESSING,
+    QUEUED,
+    START_LATER,
+    CronRun,
+    Job,
+    Status,
+)
+from remotetask.processing import MultiProcessor, SimpleProcessor
+from remotetask.refs import ServiceRef
+from remotetask.retry import RetryPolicy
+from remotetask.schedule import Schedule
+from remotetask.service import TaskService
+from remotetask.tasks import Task
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "CRONJOB",
+    "DELAYED",
+    "ERROR",
+    "PROCESSING",
+    "QUEUED",
+    "START_LATER",
+    "App",
+    "ConfigError",
+    "CronRun",
+    "DuplicateTaskError",
+    "FrozenClock",
+    "InvalidInputError",
+    "InvalidReferenceError",
+    "InvalidScheduleError",
+    "InvalidStatusError",
+    "Job",
+    "JobContext",
+    "JobNotFoundError",
+    "MultiProcessor",
+    "RemoteTaskError",
+    "RetryPolicy",
+    "Schedule",
+    "SchemaError",
+    "ServiceRef",
+    "Settings",
+    "SimpleProcessor",
+    "Status",
+    "StoreError",
+    "SystemClock",
+    "Task",
+    "TaskError",
+    "TaskService",
+    "UnknownServiceError",
+    "UnknownTaskError",
+    "__version__",
+]

@@ -1,0 +1,169 @@
+"""App: the task registry, the store and the services, passed around explicitly."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, overload
+
+from remotetask.clock import Clock, SystemClock
+from remotetask.errors import UnknownServiceError
+from remotetask.processing import ProcessorKind, SimpleProcessor
+from remotetask.refs import ServiceRef
+from remotetask.retry import RetryPolicy
+from remotetask.service import TaskService
+from remotetask.store import Store, open_store
+from remotetask.tasks import Task, TaskRegistry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How services process jobs; one object instead of many keyword arguments."""
+
+    processor: ProcessorKind = field(default_factory=SimpleProcessor)
+    wait_time: float = 1.0
+    """Longest idle sleep between polls (an ``add`` in this process wakes it at once)."""
+    lease_seconds: float = 30.0
+    """A running job's lease; a worker that stops renewing it loses the job after this."""
+    shutdown_grace: float = 30.0
+    """How long a stopping service lets running jobs finish before giving them back."""
+    auto_migrate: bool | None = None
+    """Upgrade the schema on open: default True for SQLite, False for PostgreSQL."""
+
+
+class App:
+    """A remotetask application: ``App("sqlite:///jobs.db")`` or ``App("postgresql://…")``."""
+
+    def __init__(
+        self,
+        database: str = "sqlite:///remotetask.db",
+        *,
+        settings: Settings | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.database = database
+        self.settings = settings or Settings()
+        self.clock: Clock = clock or SystemClock()
+        self.tasks = TaskRegistry()
+        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
+        self._store: Store | None = None
+        self._services: dict[ServiceRef, TaskService] = {}
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"<App {self.database}>"
+
+    @property
+    def store(self) -> Store:
+        """The store, opened on first use so that importing an app module stays cheap."""
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = open_store(
+                        self.database, auto_migrate=self.settings.auto_migrate
+                    )
+        return self._store
+
+    # -- tasks ------------------------------------------------------------------------
+
+    @overload
+    def task(self, func: F, /) -> F: ...
+    @overload
+    def task(
+        self,
+        *,
+        name: str | None = None,
+        context: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Callable[[F], F]: ...
+
+    def task(
+        self,
+        func: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        context: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> F | Callable[[F], F]:
+        """Register a function as a task, under its own name unless ``name`` is given."""
+
+        def decorate(f: F) -> F:
+            self.register(name or f.__name__, f, context=context, retry=retry, timeout=timeout)
+            return f
+
+        return decorate(func) if func is not None else decorate
+
+    def register(
+        self,
+        name: str,
+        func: Callable[..., Any],
+        *,
+        context: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> Task:
+        """Register a plain callable as a task; a taken name raises DuplicateTaskError."""
+        task = Task(name, func, context, retry or RetryPolicy(), timeout)
+        self.tasks.add(task)
+        return task
+
+    # -- services ---------------------------------------------------------------------
+
+    def add_service(self, ref: str | ServiceRef) -> TaskService:
+        """Create the service ``site@Service`` (idempotent) and return it."""
+        parsed = ref if isinstance(ref, ServiceRef) else ServiceRef.parse(ref)
+        self.store.ensure_service(parsed)
+        return self._service_object(parsed)
+
+    def service(self, ref: str | ServiceRef) -> TaskService:
+        """The existing service ``site@Service``; UnknownServiceError if there is none."""
+        parsed = ref if isinstance(ref, ServiceRef) else ServiceRef.parse(ref)
+        with self._lock:
+            known = self._services.get(parsed)
+        if known is not None:
+            return known
+        if parsed not in self.store.services():
+            raise UnknownServiceError(f"no service {parsed} (create it with add_service)")
+        return self._service_object(parsed)
+
+    def services(self) -> list[TaskService]:
+        """Every service in the database, ordered by site then name."""
+        return [self._service_object(ref) for ref in self.store.services()]
+
+    def _service_object(self, ref: ServiceRef) -> TaskService:
+        with self._lock:
+            service = self._services.get(ref)
+            if service is None:
+                service = self._services[ref] = TaskService(self, ref)
+            return service
+
+    def autostart(self, directives: str | Iterable[str]) -> list[TaskService]:
+        """Start the services the directives select, logging as the original did."""
+        from remotetask.autostart import autostart
+
+        return autostart(self, directives if isinstance(directives, str) else list(directives))
+
+    def stop(self, grace: float | None = None) -> None:
+        """Stop processing on every service of this app and wait for the threads to end."""
+        with self._lock:
+            services = list(self._services.values())
+        for service in services:
+            service.stop_processing(grace)
+        for service in services:
+            service.stop_processing(grace, wait=True)
+
+    def close(self) -> None:
+        """Stop processing and close the store."""
+        self.stop()
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None

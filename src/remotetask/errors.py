@@ -1,0 +1,73 @@
+"""The exceptions remotetask raises, all under one root.
+
+    RemoteTaskError
+    ├── TaskError            raised by a task: its job fails at once, no retry
+    ├── UnknownTaskError     (also ValueError) no task registered under that name
+    ├── DuplicateTaskError   (also ValueError) a second task under a taken name
+    ├── InvalidInputError    (also ValueError) an input or result that is not JSON
+    ├── InvalidScheduleError (also ValueError) a cron field or expression out of range
+    ├── InvalidStatusError   (also ValueError) clean() asked for a status it cannot remove
+    ├── InvalidReferenceError(also ValueError) a malformed "site@Service" reference
+    ├── UnknownServiceError  (also LookupError) no such service
+    ├── JobNotFoundError     (also LookupError) no such job in this service
+    ├── ConfigError          a configuration file or value that cannot be used
+    └── StoreError           the database cannot be used right now
+        └── SchemaError      the database is newer, older or not ours
+
+The built-in bases keep the original's contract (adding an unknown task raises
+ValueError) while letting callers catch everything of ours with one clause.
+"""
+
+from __future__ import annotations
+
+
+class RemoteTaskError(Exception):
+    """Root of every exception raised by remotetask."""
+
+
+class TaskError(RemoteTaskError):
+    """Raised by a task to fail its job at once with this message (no retry)."""
+
+
+class UnknownTaskError(RemoteTaskError, ValueError):
+    """No task is registered under the given name."""
+
+
+class DuplicateTaskError(RemoteTaskError, ValueError):
+    """A task name is already taken in this app."""
+
+
+class InvalidInputError(RemoteTaskError, ValueError):
+    """A job input or result is not a JSON value."""
+
+
+class InvalidScheduleError(RemoteTaskError, ValueError):
+    """A schedule has out-of-range fields or an unparsable crontab expression."""
+
+
+class InvalidStatusError(RemoteTaskError, ValueError):
+    """A status that the operation does not accept."""
+
+
+class InvalidReferenceError(RemoteTaskError, ValueError):
+    """A service reference or autostart directive is malformed."""
+
+
+class UnknownServiceError(RemoteTaskError, LookupError):
+    """No service exists under the given reference."""
+
+
+class JobNotFoundError(RemoteTaskError, LookupError):
+    """No job with this id exists in the service asked."""
+
+
+class ConfigError(RemoteTaskError):
+    """A configuration file or value cannot be used."""
+
+
+class StoreError(RemoteTaskError):
+    """The database cannot be read or written right now (busy, full, read-only, gone)."""
+
+
+class SchemaError(StoreError):
+    """The database schema is not one this version can use; the message says why."""

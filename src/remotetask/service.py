@@ -1,0 +1,309 @@
+"""TaskService: the one place that owns the job verbs.
+
+Every transport (HTTP, XML-RPC, UI, CLI) is a thin adapter over these
+methods. Times are epoch seconds; ``now`` arguments let tests and the
+original's examples drive time without sleeping.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+from remotetask import jsonvalue
+from remotetask.errors import InvalidScheduleError, InvalidStatusError, JobNotFoundError
+from remotetask.jobs import (
+    CANCELLABLE,
+    CANCELLED,
+    CRONJOB,
+    DELAYED,
+    FINISHED,
+    QUEUED,
+    START_LATER,
+    CronRun,
+    Job,
+    Status,
+)
+from remotetask.refs import ServiceRef
+from remotetask.runner import run_claim, run_cron
+from remotetask.schedule import Schedule
+from remotetask.store.base import JobQuery, NewJob
+from remotetask.tasks import Task
+
+if TYPE_CHECKING:
+    from remotetask.app import App
+    from remotetask.clock import Clock
+    from remotetask.processing import Processor, ProcessorKind
+    from remotetask.store.base import Store
+
+_SCHEDULE_FIELDS = {f.name for f in dataclasses.fields(Schedule)}
+
+
+class TaskService:
+    """A named service in a site: queues jobs for the app's tasks and runs them."""
+
+    def __init__(self, app: App, ref: ServiceRef) -> None:
+        self.app = app
+        self.ref = ref
+        self.wakeup = threading.Event()
+        self._processor: Processor | None = None
+        self._processor_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<TaskService {self.ref}>"
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    @property
+    def clock(self) -> Clock:
+        return self.app.clock
+
+    # -- tasks and jobs ---------------------------------------------------------------
+
+    def available_tasks(self) -> dict[str, Task]:
+        """Every task the service can run, by name."""
+        return dict(self.app.tasks)
+
+    def add(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        start_later: bool = False,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Queue a job and return its id; ``start_later`` parks it until ``start_job``."""
+        status = START_LATER if start_later else QUEUED
+        return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
+
+    def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
+        """Queue one job per input in a single transaction (bulk enqueue)."""
+        return self._insert([self._new_job(task, value, QUEUED, None, None) for value in inputs])
+
+    def add_cron_job(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        minute: Iterable[int] = (),
+        hour: Iterable[int] = (),
+        day_of_month: Iterable[int] = (),
+        month: Iterable[int] = (),
+        day_of_week: Iterable[int] = (),
+        delay: float | None = None,
+        cron: str | None = None,
+        timezone: str = "UTC",
+    ) -> int:
+        """Add a cron job (status ``cronjob``) or, with ``delay``, a one-shot ``delayed`` job.
+
+        Its next call time is set by the next processing pass, from that pass's ``now``.
+        """
+        schedule = Schedule(
+            minute=tuple(minute),
+            hour=tuple(hour),
+            day_of_month=tuple(day_of_month),
+            month=tuple(month),
+            day_of_week=tuple(day_of_week),
+            delay=delay,
+            cron=cron,
+            timezone=timezone,
+        )
+        status = DELAYED if schedule.is_delay else CRONJOB
+        return self._insert([self._new_job(task, input, status, schedule, None)])[0]
+
+    def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
+        """Change a cron or delayed job's schedule and reschedule it; return the new schedule."""
+        unknown = set(fields) - _SCHEDULE_FIELDS
+        if unknown:
+            raise InvalidScheduleError(f"unknown schedule fields: {', '.join(sorted(unknown))}")
+        job = self.job(job_id)
+        if job.schedule is None or job.status not in (CRONJOB, DELAYED):
+            raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
+        if "cron" in fields and fields["cron"] is not None:
+            base = Schedule(cron=fields["cron"])
+        elif any(name in fields for name in ("minute", "hour", "day_of_month", "month",
+                                              "day_of_week")):
+            base = dataclasses.replace(job.schedule, cron=None, delay=None)
+        else:
+            base = job.schedule
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        schedule = dataclasses.replace(base, **values)
+        if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
+            raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
+        self.wakeup.set()
+        return schedule
+
+    def reschedule(self, job_id: int) -> bool:
+        """Recompute the next call time of a cron or delayed job on the next pass."""
+        moved = self.store.set_schedule(self.ref, job_id, None)
+        self.wakeup.set()
+        return moved
+
+    def start_job(self, job_id: int) -> bool:
+        """Queue a ``start later`` job; True the first time, False afterwards."""
+        started = self.store.transition(
+            self.ref, job_id, frozenset({START_LATER}), QUEUED, self.clock.now()
+        )
+        if started:
+            self.wakeup.set()
+        return started
+
+    def cancel(self, job_id: int) -> bool:
+        """Cancel a waiting job at once, or ask a running one to stop; report whether it did."""
+        if self.store.transition(self.ref, job_id, CANCELLABLE, CANCELLED, self.clock.now()):
+            return True
+        return self.store.request_cancel(self.ref, job_id)
+
+    def clean(self, statuses: Iterable[Status | str] = FINISHED) -> int:
+        """Remove finished jobs with these statuses; return how many were removed."""
+        wanted: set[Status] = set()
+        for value in statuses:
+            status = Status(value) if value in Status._value2member_map_ else None
+            if status not in FINISHED:
+                raise InvalidStatusError(
+                    f"clean removes only {', '.join(sorted(FINISHED))} jobs, not {value!r}"
+                )
+            wanted.add(status)
+        return self.store.delete_jobs(self.ref, frozenset(wanted))
+
+    def _new_job(
+        self,
+        task: str,
+        input: Any,
+        status: Status,
+        schedule: Schedule | None,
+        idempotency_key: str | None,
+    ) -> NewJob:
+        self.app.tasks.require(task)
+        schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
+        return NewJob(task, jsonvalue.dumps(input), status, schedule_json, idempotency_key)
+
+    def _insert(self, jobs: list[NewJob]) -> list[int]:
+        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())
+        self.wakeup.set()
+        return ids
+
+    # -- reading ----------------------------------------------------------------------
+
+    def job(self, job_id: int) -> Job:
+        """The job, or JobNotFoundError if this service has no such job."""
+        job = self.store.get_job(self.ref, job_id)
+        if job is None:
+            raise JobNotFoundError(f"no job {job_id} in service {self.ref}")
+        return job
+
+    def status(self, job_id: int) -> Status:
+        return self.job(job_id).status
+
+    def result(self, job_id: int) -> Any:
+        """The job's result; None until it completed."""
+        return self.job(job_id).result
+
+    def error(self, job_id: int) -> str | None:
+        """The job's error message; None when there is none."""
+        return self.job(job_id).error
+
+    @property
+    def jobs(self) -> Mapping[int, Job]:
+        """Every job of the service by id, read from the store on access."""
+        return JobsView(self)
+
+    def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
+        return self.store.list_jobs(self.ref, query or JobQuery())
+
+    def counts(self) -> dict[Status, int]:
+        return self.store.count_by_status(self.ref)
+
+    def cron_runs(self, job_id: int, limit: int = 50) -> list[CronRun]:
+        return self.store.cron_runs(self.ref, job_id, limit)
+
+    # -- synchronous processing -------------------------------------------------------
+
+    def has_jobs_waiting(self, now: float | None = None) -> bool:
+        """Whether a job or cron firing is due at ``now`` (scheduling new cron jobs first)."""
+        now = self.clock.now() if now is None else now
+        self.schedule_pending(now)
+        return self.store.has_due(self.ref, now)
+
+    def process_next(self, now: float | None = None) -> bool:
+        """Run the next due cron firing or job in this thread; report whether one ran."""
+        now = self.clock.now() if now is None else now
+        self.schedule_pending(now)
+        lease = now + self.app.settings.lease_seconds
+        for job in self.store.due_cron_jobs(self.ref, now):
+            fired = self.fire(job, now, lease)
+            if fired is not None:
+                run, token = fired
+                run_cron(self, job, run, token, now)
+                return True
+        claims = self.store.claim(self.ref, now, 1, self.app.worker_name, lease)
+        for claim in claims:
+            run_claim(self, claim, now)
+        return bool(claims)
+
+    def process(self, now: float | None = None) -> int:
+        """Run every due job in this thread, as the original's ``process(now)``; return how many."""
+        count = 0
+        while self.process_next(now):
+            count += 1
+        return count
+
+    def schedule_pending(self, now: float) -> None:
+        """Give new and rescheduled cron and delayed jobs their next call time after ``now``."""
+        for job in self.store.unscheduled(self.ref):
+            if job.schedule is not None:
+                self.store.set_next_call(job.id, job.schedule.next_after(now))
+
+    def fire(self, job: Job, now: float, lease_until: float) -> tuple[CronRun, str] | None:
+        """Record a due firing of a cron job exactly once; None if another worker took it."""
+        assert job.schedule is not None and job.next_call is not None
+        next_call = job.schedule.next_after(now)
+        return self.store.fire_cron(job.id, job.next_call, next_call, now, lease_until)
+
+    # -- background processing --------------------------------------------------------
+
+    def start_processing(self, processor: ProcessorKind | None = None) -> None:
+        """Start the processing thread ``remotetasks.<site>.<Service>`` (no-op if running)."""
+        from remotetask.processing import Processor
+
+        with self._processor_lock:
+            if self._processor is not None and self._processor.running:
+                return
+            kind = processor or self.app.settings.processor
+            self._processor = Processor(self, kind)
+            self._processor.start()
+
+    def stop_processing(self, grace: float | None = None, wait: bool = False) -> None:
+        """Stop claiming at once; running jobs get ``grace`` seconds, then go back to the queue."""
+        with self._processor_lock:
+            processor = self._processor
+        if processor is not None:
+            processor.stop(self.app.settings.shutdown_grace if grace is None else grace)
+            if wait:
+                processor.join()
+
+    def is_processing(self) -> bool:
+        return self._processor is not None and self._processor.running
+
+
+class JobsView(Mapping[int, Job]):
+    """Read-only mapping of a service's jobs; every access reads the store."""
+
+    def __init__(self, service: TaskService) -> None:
+        self._service = service
+
+    def __getitem__(self, job_id: int) -> Job:
+        job = self._service.store.get_job(self._service.ref, job_id)
+        if job is None:
+            raise KeyError(job_id)
+        return job
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._service.store.job_ids(self._service.ref))
+
+    def __len__(self) -> int:
+        return sum(self._service.store.count_by_status(self._service.ref).values())

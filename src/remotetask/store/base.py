@@ -1,0 +1,192 @@
+"""The storage contract every backend implements (SQLite, PostgreSQL).
+
+Each verb is one atomic step: it either happens entirely or not at all, and the
+docstring says what it is guarded by. The service above never holds a database
+transaction open while a task runs; a task's result is written by ``finish``,
+which only succeeds for the claim that is still current.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from remotetask.jobs import CronRun, Job, Status
+from remotetask.refs import ServiceRef
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    """What ``insert_jobs`` stores: input and schedule already encoded as JSON text."""
+
+    task: str
+    input_json: str
+    status: Status
+    schedule_json: str | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a claimed run ended, as ``finish`` writes it.
+
+    ``status`` is the job's new status; for a retry it is ``queued`` with
+    ``next_call`` set to when the next attempt may start.
+    """
+
+    status: Status
+    result_json: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    next_call: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """Filters and keyset paging for ``list_jobs`` (``after_id`` is the cursor)."""
+
+    statuses: frozenset[Status] = field(default_factory=frozenset)
+    task: str | None = None
+    newest_first: bool = True
+    after_id: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A job this worker now runs, with the token that proves it is still the owner."""
+
+    job: Job
+    token: str
+
+
+class Store(Protocol):
+    """Domain-level storage verbs; every query is scoped to one service."""
+
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    def ensure_service(self, ref: ServiceRef) -> None:
+        """Create the service if it does not exist (idempotent)."""
+
+    def services(self) -> list[ServiceRef]:
+        """Every service, ordered by site then name."""
+
+    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
+        """Store all jobs in one transaction and return their ids in order.
+
+        A job whose idempotency key is already used in this service is not
+        stored again: the id of the first one is returned in its place.
+        """
+
+    def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
+        """The job, or None if it does not exist in this service."""
+
+    def job_ids(self, ref: ServiceRef) -> list[int]:
+        """Ids of every job of the service, ascending."""
+
+    def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
+        """A page of jobs matching ``query``."""
+
+    def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
+        """How many jobs of each status the service holds (absent statuses omitted)."""
+
+    def transition(
+        self, ref: ServiceRef, job_id: int, sources: frozenset[Status], target: Status, now: float
+    ) -> bool:
+        """Move the job to ``target`` if its status is in ``sources``; report whether it moved.
+
+        Moving to a finished status stamps ``ended``.
+        """
+
+    def request_cancel(self, ref: ServiceRef, job_id: int) -> bool:
+        """Raise the cancel flag of a ``processing`` job; report whether it was processing."""
+
+    def cancel_requested(self, job_id: int) -> bool:
+        """Whether the cancel flag of the job is raised."""
+
+    def delete_jobs(self, ref: ServiceRef, statuses: frozenset[Status]) -> int:
+        """Delete the service's jobs with these statuses; return how many."""
+
+    def set_schedule(self, ref: ServiceRef, job_id: int, schedule_json: str | None) -> bool:
+        """Replace the schedule of a cron or delayed job and clear its next call time.
+
+        With ``schedule_json`` None only the next call time is cleared (reschedule).
+        Returns False if the job is not a waiting cron or delayed job.
+        """
+
+    def unscheduled(self, ref: ServiceRef) -> list[Job]:
+        """Waiting cron and delayed jobs that have no next call time yet."""
+
+    def set_next_call(self, job_id: int, next_call: float | None) -> bool:
+        """Set the next call time of a job that has none (guarded by ``next_call IS NULL``).
+
+        A None ``next_call`` (nothing due within the horizon) is stored as the
+        far-future sentinel so the job is not scheduled again on every pass.
+        """
+
+    def claim(
+        self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
+    ) -> list[Claim]:
+        """Take up to ``limit`` due queued or delayed jobs, oldest first, in one transaction.
+
+        Each becomes ``processing`` with its attempt counted, a lease until
+        ``lease_until`` and a fresh claim token. No two callers get the same job.
+        """
+
+    def finish(
+        self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
+    ) -> bool:
+        """Write how a run ended, only if ``token`` is still the job's claim.
+
+        With ``expired_only`` the write also requires the lease to have run out
+        before ``now`` (how a rescuer avoids overwriting a live run).
+        """
+
+    def release(self, job_id: int, token: str) -> bool:
+        """Give a claimed job back to the queue without counting the attempt."""
+
+    def renew_leases(self, tokens: Sequence[str], lease_until: float) -> int:
+        """Extend the leases of the claims and cron runs named by ``tokens``; return how many."""
+
+    def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
+        """Processing jobs whose lease ran out before ``now`` (their worker is gone)."""
+
+    def report_progress(self, job_id: int, token: str, fraction: float, message: str | None) -> bool:
+        """Store a running job's progress, if ``token`` is still its claim."""
+
+    def due_cron_jobs(self, ref: ServiceRef, now: float) -> list[Job]:
+        """Cron jobs whose next call time is at or before ``now``."""
+
+    def fire_cron(
+        self, job_id: int, scheduled_for: float, next_call: float | None, now: float, lease_until: float
+    ) -> tuple[CronRun, str] | None:
+        """Record one firing and advance the job's next call, in one transaction.
+
+        Exactly once per (job, ``scheduled_for``) however many callers try: the
+        run row is unique, and the advance is guarded by the old next call time.
+        Returns the run and its claim token, or None if another caller won or
+        the job changed.
+        """
+
+    def finish_cron_run(self, run_id: int, token: str, outcome: Outcome, now: float) -> bool:
+        """End a cron run and copy its result or error onto the cron job."""
+
+    def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
+        """The latest runs of a cron job, newest first."""
+
+    def has_due(self, ref: ServiceRef, now: float) -> bool:
+        """Whether a queued, delayed or cron job is due at ``now`` (scheduled ones only)."""
+
+    def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
+        """End cron runs whose lease ran out before ``now`` with ``error``; return how many."""
+
+    def migrate(self) -> int:
+        """Apply pending schema migrations; return how many were applied."""
+
+    def schema_version(self) -> int:
+        """The schema version the database is at (0 for an empty database)."""
+
+    def next_due(self, ref: ServiceRef) -> float | None:
+        """The earliest future time at which something of the service becomes due."""

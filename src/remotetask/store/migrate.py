@@ -1,0 +1,49 @@
+"""Numbered schema migrations shipped as SQL files, one folder per dialect.
+
+A database records the number of the last migration applied in
+``schema_version``. Opening checks it: a newer database is refused (it was
+written by a newer remotetask), an older one is upgraded only when asked.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+_FILE = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+def load_migrations(dialect: str) -> list[Migration]:
+    """The migrations for ``dialect`` ("sqlite" or "postgresql"), in order."""
+    folder = resources.files("remotetask.store.migrations").joinpath(dialect)
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        match = _FILE.fullmatch(entry.name)
+        if match:
+            text = entry.read_text(encoding="utf-8")
+            found.append(Migration(int(match.group(1)), entry.name, split_statements(text)))
+    found.sort(key=lambda m: m.version)
+    for expected, migration in enumerate(found, start=1):
+        if migration.version != expected:
+            raise RuntimeError(f"migration {migration.name} is out of sequence")
+    return found
+
+
+def latest_version(dialect: str) -> int:
+    return len(load_migrations(dialect))
+
+
+def split_statements(script: str) -> tuple[str, ...]:
+    """Split a migration file into statements (our files keep ';' out of literals)."""
+    without_comments = "\n".join(
+        line for line in script.splitlines() if not line.lstrip().startswith("--")
+    )
+    return tuple(part.strip() for part in without_comments.split(";") if part.strip())

@@ -1,0 +1,53 @@
+-- The first schema: services, jobs and cron runs.
+CREATE TABLE services (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    site TEXT NOT NULL,
+    name TEXT NOT NULL,
+    UNIQUE (site, name)
+);
+
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    service_id INTEGER NOT NULL REFERENCES services (id),
+    task TEXT NOT NULL,
+    input TEXT NOT NULL,
+    status TEXT NOT NULL,
+    result TEXT,
+    error TEXT,
+    traceback TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    progress REAL,
+    progress_message TEXT,
+    created REAL NOT NULL,
+    started REAL,
+    ended REAL,
+    schedule TEXT,
+    next_call REAL,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    claim TEXT,
+    worker TEXT,
+    lease_until REAL,
+    idempotency_key TEXT
+);
+
+-- Claiming scans only waiting jobs, oldest first.
+CREATE INDEX jobs_waiting ON jobs (service_id, id) WHERE status IN ('queued', 'delayed');
+CREATE INDEX jobs_service_status ON jobs (service_id, status, id);
+CREATE UNIQUE INDEX jobs_claim ON jobs (claim) WHERE claim IS NOT NULL;
+CREATE UNIQUE INDEX jobs_idempotency ON jobs (service_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE cron_runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    scheduled_for REAL NOT NULL,
+    started REAL NOT NULL,
+    ended REAL,
+    result TEXT,
+    error TEXT,
+    traceback TEXT,
+    claim TEXT,
+    lease_until REAL,
+    UNIQUE (job_id, scheduled_for)
+);
+CREATE UNIQUE INDEX cron_runs_claim ON cron_runs (claim) WHERE claim IS NOT NULL;

@@ -1,0 +1,475 @@
+"""The SQL shared by every backend, written once with ``?`` placeholders.
+
+Backends supply connections and transactions (``_tx``) and the one statement
+that differs between dialects, the claim. Everything else is portable SQL:
+JSON is kept as text, booleans as integers, times as epoch seconds.
+"""
+
+from __future__ import annotations
+
+import secrets
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from remotetask import jsonvalue
+from remotetask.errors import UnknownServiceError
+from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, CronRun, Job, Status
+from remotetask.refs import ServiceRef
+from remotetask.schedule import Schedule
+from remotetask.store.base import Claim, JobQuery, NewJob, Outcome
+
+NEVER = 253402300799.0
+"""Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
+
+JOB_COLUMNS = (
+    "j.id, s.site, s.name, j.task, j.input, j.status, j.result, j.error, j.traceback, "
+    "j.attempts, j.progress, j.progress_message, j.created, j.started, j.ended, "
+    "j.schedule, j.next_call, j.cancel_requested, j.claim"
+)
+JOB_FROM = "jobs j JOIN services s ON s.id = j.service_id"
+RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error"
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the shared SQL needs."""
+
+    rowcount: int
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+
+
+def row_to_job(row: Sequence[Any]) -> Job:
+    """Build a Job from a row selected with JOB_COLUMNS."""
+    schedule = Schedule.from_json(jsonvalue.loads(row[15])) if row[15] else None
+    next_call = None if row[16] is None or row[16] >= NEVER else float(row[16])
+    return Job(
+        id=int(row[0]),
+        service=str(ServiceRef(row[1], row[2])),
+        task=row[3],
+        input=jsonvalue.loads(row[4]),
+        status=Status(row[5]),
+        result=jsonvalue.loads(row[6]),
+        error=row[7],
+        traceback=row[8],
+        attempts=int(row[9]),
+        progress=row[10],
+        progress_message=row[11],
+        created=float(row[12]),
+        started=row[13],
+        ended=row[14],
+        schedule=schedule,
+        next_call=next_call,
+        cancel_requested=bool(row[17]),
+    )
+
+
+def row_to_claim(row: Sequence[Any]) -> Claim:
+    """A Claim from a row selected with JOB_COLUMNS (the token is the last column)."""
+    return Claim(row_to_job(row), row[18])
+
+
+def row_to_run(row: Sequence[Any]) -> CronRun:
+    return CronRun(
+        id=int(row[0]),
+        job_id=int(row[1]),
+        scheduled_for=float(row[2]),
+        started=float(row[3]),
+        ended=row[4],
+        result=jsonvalue.loads(row[5]),
+        error=row[6],
+    )
+
+
+def new_token() -> str:
+    """A claim token: unguessable and unique, so a superseded run can never match."""
+    return secrets.token_hex(12)
+
+
+def placeholders(count: int) -> str:
+    return ", ".join("?" * count)
+
+
+class SqlStore(ABC):
+    """Store verbs in portable SQL over a backend's transactions."""
+
+    def __init__(self) -> None:
+        self._service_ids: dict[ServiceRef, int] = {}
+
+    @abstractmethod
+    def _tx(self, write: bool) -> AbstractContextManager[Cursor]:
+        """A transaction: ``write`` ones take the write lock before reading."""
+
+    @abstractmethod
+    def _claim_rows(
+        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+    ) -> list[Any]:
+        """Mark due jobs as claimed (``SET`` values in ``params``) and return their rows."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # -- services ---------------------------------------------------------------------
+
+    def ensure_service(self, ref: ServiceRef) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "INSERT INTO services (site, name) VALUES (?, ?) ON CONFLICT (site, name) DO NOTHING",
+                (ref.site, ref.name),
+            )
+
+    def services(self) -> list[ServiceRef]:
+        with self._tx(write=False) as cur:
+            cur.execute("SELECT site, name FROM services ORDER BY site, name")
+            return [ServiceRef(site, name) for site, name in cur.fetchall()]
+
+    def _service_id(self, cur: Cursor, ref: ServiceRef) -> int:
+        cached = self._service_ids.get(ref)
+        if cached is not None:
+            return cached
+        cur.execute("SELECT id FROM services WHERE site = ? AND name = ?", (ref.site, ref.name))
+        row = cur.fetchone()
+        if row is None:
+            raise UnknownServiceError(f"no service {ref}")
+        self._service_ids[ref] = int(row[0])
+        return int(row[0])
+
+    # -- jobs -------------------------------------------------------------------------
+
+    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
+        ids: list[int] = []
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            for job in jobs:
+                if job.idempotency_key is not None:
+                    cur.execute(
+                        "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+                        (sid, job.idempotency_key),
+                    )
+                    found = cur.fetchone()
+                    if found is not None:
+                        ids.append(int(found[0]))
+                        continue
+                cur.execute(
+                    "INSERT INTO jobs (service_id, task, input, status, schedule, created, "
+                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (sid, job.task, job.input_json, str(job.status), job.schedule_json, now,
+                     job.idempotency_key),
+                )
+                ids.append(int(cur.fetchone()[0]))
+        return ids
+
+    def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
+        with self._tx(write=False) as cur:
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id = ? AND s.site = ? AND s.name = ?",
+                (job_id, ref.site, ref.name),
+            )
+            row = cur.fetchone()
+        return None if row is None else row_to_job(row)
+
+    def job_ids(self, ref: ServiceRef) -> list[int]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute("SELECT id FROM jobs WHERE service_id = ? ORDER BY id", (sid,))
+            return [int(row[0]) for row in cur.fetchall()]
+
+    def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
+        where = ["j.service_id = ?"]
+        params: list[Any] = []
+        if query.statuses:
+            where.append(f"j.status IN ({placeholders(len(query.statuses))})")
+            params.extend(sorted(str(s) for s in query.statuses))
+        if query.task is not None:
+            where.append("j.task = ?")
+            params.append(query.task)
+        if query.after_id is not None:
+            where.append("j.id < ?" if query.newest_first else "j.id > ?")
+            params.append(query.after_id)
+        order = "DESC" if query.newest_first else "ASC"
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE {' AND '.join(where)} "
+                f"ORDER BY j.id {order} LIMIT ?",
+                (sid, *params, query.limit),
+            )
+            return [row_to_job(row) for row in cur.fetchall()]
+
+    def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT status, COUNT(*) FROM jobs WHERE service_id = ? GROUP BY status", (sid,)
+            )
+            return {Status(status): int(count) for status, count in cur.fetchall()}
+
+    def transition(
+        self, ref: ServiceRef, job_id: int, sources: frozenset[Status], target: Status, now: float
+    ) -> bool:
+        ended = now if target in FINISHED else None
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"UPDATE jobs SET status = ?, ended = COALESCE(?, ended) WHERE id = ? "
+                f"AND service_id = ? AND status IN ({placeholders(len(sources))})",
+                (str(target), ended, job_id, sid, *sorted(str(s) for s in sources)),
+            )
+            return cur.rowcount == 1
+
+    def request_cancel(self, ref: ServiceRef, job_id: int) -> bool:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND service_id = ? "
+                "AND status = ?",
+                (job_id, sid, str(PROCESSING)),
+            )
+            return cur.rowcount == 1
+
+    def cancel_requested(self, job_id: int) -> bool:
+        with self._tx(write=False) as cur:
+            cur.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
+            row = cur.fetchone()
+        return row is not None and bool(row[0])
+
+    def delete_jobs(self, ref: ServiceRef, statuses: frozenset[Status]) -> int:
+        if not statuses:
+            return 0
+        marks = placeholders(len(statuses))
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"DELETE FROM cron_runs WHERE job_id IN (SELECT id FROM jobs WHERE "
+                f"service_id = ? AND status IN ({marks}))",
+                (sid, *sorted(str(s) for s in statuses)),
+            )
+            cur.execute(
+                f"DELETE FROM jobs WHERE service_id = ? AND status IN ({marks})",
+                (sid, *sorted(str(s) for s in statuses)),
+            )
+            return cur.rowcount
+
+    # -- schedules --------------------------------------------------------------------
+
+    def set_schedule(self, ref: ServiceRef, job_id: int, schedule_json: str | None) -> bool:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE jobs SET schedule = COALESCE(?, schedule), next_call = NULL "
+                "WHERE id = ? AND service_id = ? AND status IN (?, ?)",
+                (schedule_json, job_id, sid, str(CRONJOB), str(DELAYED)),
+            )
+            return cur.rowcount == 1
+
+    def unscheduled(self, ref: ServiceRef) -> list[Job]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.service_id = ? "
+                "AND j.status IN (?, ?) AND j.next_call IS NULL ORDER BY j.id",
+                (sid, str(CRONJOB), str(DELAYED)),
+            )
+            return [row_to_job(row) for row in cur.fetchall()]
+
+    def set_next_call(self, job_id: int, next_call: float | None) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET next_call = ? WHERE id = ? AND next_call IS NULL",
+                (NEVER if next_call is None else next_call, job_id),
+            )
+            return cur.rowcount == 1
+
+    def has_due(self, ref: ServiceRef, now: float) -> bool:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT 1 FROM jobs WHERE service_id = ? AND ("
+                "(status = ? AND (next_call IS NULL OR next_call <= ?)) "
+                "OR (status IN (?, ?) AND next_call <= ?)) LIMIT 1",
+                (sid, str(QUEUED), now, str(DELAYED), str(CRONJOB), now),
+            )
+            return cur.fetchone() is not None
+
+    def next_due(self, ref: ServiceRef) -> float | None:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT MIN(next_call) FROM jobs WHERE service_id = ? AND status IN (?, ?, ?) "
+                "AND next_call IS NOT NULL",
+                (sid, str(QUEUED), str(DELAYED), str(CRONJOB)),
+            )
+            row = cur.fetchone()
+        value = None if row is None else row[0]
+        return None if value is None or value >= NEVER else float(value)
+
+    # -- claims and runs --------------------------------------------------------------
+
+    def claim(
+        self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
+    ) -> list[Claim]:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            rows = self._claim_rows(cur, sid, now, limit, (now, lease_until, worker))
+        claims = [row_to_claim(row) for row in rows]
+        claims.sort(key=lambda c: c.job.id)
+        return claims
+
+    def finish(
+        self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
+    ) -> bool:
+        guard = " AND lease_until < ?" if expired_only else ""
+        extra: tuple[float, ...] = (now,) if expired_only else ()
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN ? ELSE ? END, "
+                "result = ?, error = ?, traceback = ?, next_call = ?, ended = ?, "
+                "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ?" + guard,
+                (
+                    str(Status.CANCELLED),
+                    str(outcome.status),
+                    outcome.result_json,
+                    outcome.error,
+                    outcome.traceback,
+                    outcome.next_call,
+                    now,
+                    job_id,
+                    token,
+                    *extra,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def release(self, job_id: int, token: str) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET status = ?, attempts = attempts - 1, claim = NULL, "
+                "lease_until = NULL, started = NULL WHERE id = ? AND claim = ?",
+                (str(QUEUED), job_id, token),
+            )
+            return cur.rowcount == 1
+
+    def renew_leases(self, tokens: Sequence[str], lease_until: float) -> int:
+        if not tokens:
+            return 0
+        marks = placeholders(len(tokens))
+        with self._tx(write=True) as cur:
+            cur.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE claim IN ({marks})", (lease_until, *tokens)
+            )
+            renewed = cur.rowcount
+            cur.execute(
+                f"UPDATE cron_runs SET lease_until = ? WHERE claim IN ({marks})",
+                (lease_until, *tokens),
+            )
+            return renewed + cur.rowcount
+
+    def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.service_id = ? AND j.status = ? "
+                "AND j.lease_until < ? ORDER BY j.id",
+                (sid, str(PROCESSING), now),
+            )
+            return [row_to_claim(row) for row in cur.fetchall()]
+
+    def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
+        """End cron runs whose worker vanished (lease ran out) with ``error``."""
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE cron_runs SET ended = ?, error = ?, claim = NULL, lease_until = NULL "
+                "WHERE ended IS NULL AND lease_until < ? AND job_id IN "
+                "(SELECT id FROM jobs WHERE service_id = ?)",
+                (now, error, now, sid),
+            )
+            return cur.rowcount
+
+    def report_progress(self, job_id: int, token: str, fraction: float, message: str | None) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND claim = ?",
+                (fraction, message, job_id, token),
+            )
+            return cur.rowcount == 1
+
+    def due_cron_jobs(self, ref: ServiceRef, now: float) -> list[Job]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.service_id = ? AND j.status = ? "
+                "AND j.next_call <= ? ORDER BY j.next_call, j.id",
+                (sid, str(CRONJOB), now),
+            )
+            return [row_to_job(row) for row in cur.fetchall()]
+
+    def fire_cron(
+        self, job_id: int, scheduled_for: float, next_call: float | None, now: float,
+        lease_until: float,
+    ) -> tuple[CronRun, str] | None:
+        token = new_token()
+        try:
+            return self._fire_cron(job_id, scheduled_for, next_call, now, lease_until, token)
+        except _Rollback:
+            return None
+
+    def _fire_cron(
+        self, job_id: int, scheduled_for: float, next_call: float | None, now: float,
+        lease_until: float, token: str,
+    ) -> tuple[CronRun, str] | None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET next_call = ?, started = ? WHERE id = ? AND status = ? "
+                "AND next_call = ?",
+                (NEVER if next_call is None else next_call, now, job_id, str(CRONJOB),
+                 scheduled_for),
+            )
+            if cur.rowcount != 1:
+                return None
+            cur.execute(
+                "INSERT INTO cron_runs (job_id, scheduled_for, started, claim, lease_until) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, scheduled_for) DO NOTHING "
+                f"RETURNING {RUN_COLUMNS}",
+                (job_id, scheduled_for, now, token, lease_until),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise _Rollback
+        return row_to_run(row), token
+
+    def finish_cron_run(self, run_id: int, token: str, outcome: Outcome, now: float) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE cron_runs SET ended = ?, result = ?, error = ?, traceback = ?, "
+                "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ? RETURNING job_id",
+                (now, outcome.result_json, outcome.error, outcome.traceback, run_id, token),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return False
+            cur.execute(
+                "UPDATE jobs SET result = COALESCE(?, result), error = ?, traceback = ?, "
+                "ended = ?, attempts = attempts + 1 WHERE id = ?",
+                (outcome.result_json, outcome.error, outcome.traceback, now, row[0]),
+            )
+            return True
+
+    def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {RUN_COLUMNS} FROM cron_runs WHERE job_id IN "
+                "(SELECT id FROM jobs WHERE id = ? AND service_id = ?) "
+                "ORDER BY scheduled_for DESC LIMIT ?",
+                (job_id, sid, limit),
+            )
+            return [row_to_run(row) for row in cur.fetchall()]
+
+
+class _Rollback(Exception):
+    """Raised inside a transaction to undo it; never escapes the store."""
+

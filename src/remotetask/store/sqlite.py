@@ -1,0 +1,244 @@
+"""The embedded SQLite store: WAL, ``synchronous=FULL`` and ``BEGIN IMMEDIATE`` writes.
+
+Each thread has its own connection to a file database; writers inside one
+process queue on a lock (cheaper than SQLite's sleeping busy handler), and
+writers in other processes wait on the busy timeout. ``sqlite://`` is one
+in-memory database shared by the process's threads through one connection.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from remotetask.errors import SchemaError, StoreError
+from remotetask.jobs import DELAYED, PROCESSING, QUEUED
+from remotetask.store.migrate import load_migrations
+from remotetask.store.sql import JOB_COLUMNS, JOB_FROM, Cursor, SqlStore, placeholders
+
+BUSY_TIMEOUT_S = 30.0
+_NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
+
+
+class SQLiteStore(SqlStore):
+    """Store on one SQLite file (or in memory when ``path`` is None)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | None, *, auto_migrate: bool = True) -> None:
+        super().__init__()
+        self.path = path
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self._shared: sqlite3.Connection | None = None
+        if path is not None:
+            _refuse_network_filesystem(Path(path))
+        else:
+            self._shared = self._open()
+        self._check_schema(auto_migrate)
+
+    # -- connections ------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        target = self.path if self.path is not None else ":memory:"
+        try:
+            conn = sqlite3.connect(
+                target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            if self.path is not None:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise SchemaError(
+                f"cannot open {self.path}: {exc} (is it a remotetask SQLite database?)"
+            ) from None
+        with self._connections_lock:
+            self._connections.append(conn)
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._shared is not None:
+            return self._shared
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+
+    @contextmanager
+    def _tx(self, write: bool) -> Iterator[Cursor]:
+        conn = self._connection()
+        # Reads of a file database need no lock (WAL readers never block);
+        # the one in-memory connection is shared, so everything takes the lock.
+        lock_needed = write or self._shared is not None
+        if lock_needed:
+            self._write_lock.acquire()
+        try:
+            with _store_errors(self.path):
+                cur = conn.cursor()
+                if write:
+                    _begin_immediate(cur)
+                    try:
+                        yield cur
+                        conn.commit()
+                    except BaseException:
+                        if conn.in_transaction:
+                            conn.rollback()
+                        raise
+                else:
+                    yield cur
+        finally:
+            if lock_needed:
+                self._write_lock.release()
+
+    # -- the dialect's claim ----------------------------------------------------------
+
+    def _claim_rows(
+        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+    ) -> list[Any]:
+        cur.execute(
+            "UPDATE jobs SET status = ?, attempts = attempts + 1, started = ?, ended = NULL, "
+            "lease_until = ?, worker = ?, claim = lower(hex(randomblob(12))), "
+            "cancel_requested = 0, progress = NULL, progress_message = NULL "
+            "WHERE id IN (SELECT id FROM jobs WHERE service_id = ? AND status IN (?, ?) "
+            "AND ((status = ? AND (next_call IS NULL OR next_call <= ?)) "
+            "OR (status = ? AND next_call <= ?)) ORDER BY id LIMIT ?) RETURNING id",
+            (str(PROCESSING), *params, service_id, str(QUEUED), str(DELAYED), str(QUEUED), now,
+             str(DELAYED), now, limit),
+        )
+        ids = [row[0] for row in cur.fetchall()]
+        if not ids:
+            return []
+        cur.execute(
+            f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id IN ({placeholders(len(ids))})", ids
+        )
+        return cur.fetchall()
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply every pending migration; return how many were applied."""
+        migrations = load_migrations(self.dialect)
+        with self._tx(write=True) as cur:
+            current = _schema_version(cur, self.path)
+            if current > len(migrations):
+                raise _newer(self.path, current, len(migrations))
+            if current == 0:
+                cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                cur.execute("INSERT INTO schema_version (version) VALUES (0)")
+            for migration in migrations[current:]:
+                for statement in migration.statements:
+                    cur.execute(statement)
+            cur.execute("UPDATE schema_version SET version = ?", (len(migrations),))
+        return len(migrations) - current
+
+    def schema_version(self) -> int:
+        with self._tx(write=False) as cur:
+            return _schema_version(cur, self.path)
+
+    def _check_schema(self, auto_migrate: bool) -> None:
+        latest = len(load_migrations(self.dialect))
+        current = self.schema_version()
+        if current > latest:
+            raise _newer(self.path, current, latest)
+        if current < latest:
+            if not auto_migrate:
+                raise SchemaError(
+                    f"database {self.path} has schema version {current}, this remotetask needs "
+                    f"{latest}: run `remotetask migrate`"
+                )
+            self.migrate()
+
+
+def _schema_version(cur: Cursor, path: str | None) -> int:
+    cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    tables = {row[0] for row in cur.fetchall()}
+    if "schema_version" not in tables:
+        if tables - {"sqlite_sequence"}:
+            raise SchemaError(f"{path} holds tables that are not remotetask's; refusing to use it")
+        return 0
+    cur.execute("SELECT version FROM schema_version")
+    row = cur.fetchone()
+    if row is None:
+        raise SchemaError(f"{path}: the schema_version table is empty; the database is damaged")
+    return int(row[0])
+
+
+def _newer(path: str | None, current: int, latest: int) -> SchemaError:
+    return SchemaError(
+        f"database {path} has schema version {current}, newer than this remotetask "
+        f"knows ({latest}); upgrade remotetask instead"
+    )
+
+
+def _begin_immediate(cur: Cursor) -> None:
+    """Take the write lock, retrying past the busy timeout's rare early SQLITE_BUSY."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.001
+    while True:
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+@contextmanager
+def _store_errors(path: str | None) -> Iterator[None]:
+    """Turn SQLite's operational failures into StoreError with a message people can act on."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        text = str(exc)
+        if "full" in text:
+            raise StoreError(f"the disk holding {path} is full; nothing was stored") from exc
+        if "readonly" in text:
+            raise StoreError(f"{path} is read-only; nothing was stored") from exc
+        if "locked" in text or "busy" in text:
+            raise StoreError(f"{path} stayed locked by another process for too long") from exc
+        raise StoreError(f"SQLite error on {path}: {text}") from exc
+    except sqlite3.DatabaseError as exc:
+        raise SchemaError(f"{path} is damaged or not a SQLite database: {exc}") from exc
+
+
+def _refuse_network_filesystem(path: Path) -> None:
+    """SQLite's locking is unreliable on network file systems; refuse them up front."""
+    directory = path.resolve().parent
+    try:
+        with open("/proc/mounts", encoding="utf-8") as mounts:
+            entries = [line.split() for line in mounts]
+    except OSError:
+        return
+    best, fstype = "", ""
+    for entry in entries:
+        if len(entry) >= 3 and _contains(entry[1], str(directory)) and len(entry[1]) > len(best):
+            best, fstype = entry[1], entry[2]
+    if fstype in _NETWORK_FILESYSTEMS:
+        raise StoreError(
+            f"{path} is on a network file system ({fstype}); SQLite locking is not safe there. "
+            "Use a local disk or PostgreSQL."
+        )
+
+
+def _contains(mount_point: str, directory: str) -> bool:
+    return directory == mount_point or directory.startswith(mount_point.rstrip(os.sep) + os.sep)
