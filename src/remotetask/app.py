@@ -64,15 +64,13 @@ class App:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_store(
-                        self.database, auto_migrate=self.settings.auto_migrate
-                    )
+                    self._store = open_store(self.database, auto_migrate=self.settings.auto_migrate)
         return self._store
 
     # -- tasks ------------------------------------------------------------------------
 
     @overload
-    def task(self, func: F, /) -> F: ...
+    def task(self, func: F) -> F: ...
     @overload
     def task(
         self,
@@ -85,17 +83,16 @@ class App:
 
     def task(
         self,
-        func: F | None = None,
-        /,
+        func: Callable[..., Any] | None = None,
         *,
         name: str | None = None,
         context: bool = False,
         retry: RetryPolicy | None = None,
         timeout: float | None = None,
-    ) -> F | Callable[[F], F]:
+    ) -> Any:
         """Register a function as a task, under its own name unless ``name`` is given."""
 
-        def decorate(f: F) -> F:
+        def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
             self.register(name or f.__name__, f, context=context, retry=retry, timeout=timeout)
             return f
 

@@ -197,10 +197,12 @@ def recover_expired(service: TaskService, now: float) -> int:
         outcome = retry_or_fail(service, claim.job, WORKER_LOST, now)
         if store.finish(claim.job.id, claim.token, outcome, now, expired_only=True):
             log.warning(
-                "job %s of %s: %s; %s", claim.job.id, service.ref, WORKER_LOST,
+                "job %s of %s: %s; %s",
+                claim.job.id,
+                service.ref,
+                WORKER_LOST,
                 "queued again" if outcome.next_call is not None else "failed",
             )
             recovered += 1
     store.fail_expired_cron_runs(service.ref, now, WORKER_LOST)
     return recovered
-

@@ -21,9 +21,7 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_retries < 0 or self.backoff < 0 or self.factor < 1 or self.max_backoff < 0:
-            raise ValueError(
-                "max_retries and backoff must be >= 0, factor >= 1, max_backoff >= 0"
-            )
+            raise ValueError("max_retries and backoff must be >= 0, factor >= 1, max_backoff >= 0")
 
     def delay(self, runs: int) -> float | None:
         """Seconds to wait before the next run after ``runs`` failed ones; None to give up."""

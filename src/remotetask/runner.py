@@ -29,7 +29,8 @@ def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
     if not service.store.finish(claim.job.id, claim.token, outcome, finished_at):
         log.warning(
             "job %s of %s: its claim was taken back while it ran; result discarded",
-            claim.job.id, service.ref,
+            claim.job.id,
+            service.ref,
         )
     return outcome
 
@@ -68,7 +69,11 @@ def _execute(service: TaskService, job: Job, token: str, *, retries: bool, now: 
         message = f"{type(exc).__name__}: {exc}"
         log.error(
             "job %s (%s) of %s failed on attempt %s:\n%s",
-            job.id, job.task, service.ref, job.attempts, text,
+            job.id,
+            job.task,
+            service.ref,
+            job.attempts,
+            text,
         )
         delay = task.retry.delay(job.attempts) if retries else None
         if delay is None:

@@ -125,12 +125,15 @@ class TaskService:
             raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
         if "cron" in fields and fields["cron"] is not None:
             base = Schedule(cron=fields["cron"])
-        elif any(name in fields for name in ("minute", "hour", "day_of_month", "month",
-                                              "day_of_week")):
+        elif any(
+            name in fields for name in ("minute", "hour", "day_of_month", "month", "day_of_week")
+        ):
             base = dataclasses.replace(job.schedule, cron=None, delay=None)
         else:
             base = job.schedule
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()
+        }
         schedule = dataclasses.replace(base, **values)
         if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
             raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
@@ -260,7 +263,8 @@ class TaskService:
 
     def fire(self, job: Job, now: float, lease_until: float) -> tuple[CronRun, str] | None:
         """Record a due firing of a cron job exactly once; None if another worker took it."""
-        assert job.schedule is not None and job.next_call is not None
+        assert job.schedule is not None
+        assert job.next_call is not None
         next_call = job.schedule.next_after(now)
         return self.store.fire_cron(job.id, job.next_call, next_call, now, lease_until)
 

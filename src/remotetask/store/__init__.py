@@ -10,26 +10,29 @@ from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, Store
 __all__ = ["Claim", "JobQuery", "NewJob", "Outcome", "Store", "open_store"]
 
 
-def open_store(url: str, *, auto_migrate: bool | None = None) -> Store:
+def open_store(url: str, *, auto_migrate: bool | None = None, verify: bool = True) -> Store:
     """Open the store a URL names: ``sqlite:///path``, ``sqlite://`` (memory), ``postgresql://``.
 
     ``auto_migrate`` defaults to True for SQLite (an embedded file just works)
     and False for PostgreSQL, where ``remotetask migrate`` is a deploy step.
+    ``verify=False`` skips the schema check (for ``migrate`` itself).
     """
     scheme = urlsplit(url).scheme
     if scheme == "sqlite":
         from remotetask.store.sqlite import SQLiteStore
 
         path = sqlite_path(url)
-        return SQLiteStore(path, auto_migrate=True if auto_migrate is None else auto_migrate)
+        migrate = True if auto_migrate is None else auto_migrate
+        return SQLiteStore(path, auto_migrate=migrate, verify=verify)
     if scheme in ("postgresql", "postgres"):
         try:
-            from remotetask.store.postgres import PostgresStore
+            from remotetask.store.postgres import PostgresStore  # type: ignore[import-untyped,unused-ignore]
         except ImportError as exc:
             raise ConfigError(
                 f"PostgreSQL needs the postgres extra: pip install 'remotetask[postgres]' ({exc})"
             ) from None
-        return PostgresStore(url, auto_migrate=bool(auto_migrate))
+        store: Store = PostgresStore(url, auto_migrate=bool(auto_migrate), verify=verify)
+        return store
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///path, sqlite:// or postgresql://..."
     )

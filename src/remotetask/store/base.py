@@ -153,14 +153,21 @@ class Store(Protocol):
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
         """Processing jobs whose lease ran out before ``now`` (their worker is gone)."""
 
-    def report_progress(self, job_id: int, token: str, fraction: float, message: str | None) -> bool:
+    def report_progress(
+        self, job_id: int, token: str, fraction: float, message: str | None
+    ) -> bool:
         """Store a running job's progress, if ``token`` is still its claim."""
 
     def due_cron_jobs(self, ref: ServiceRef, now: float) -> list[Job]:
         """Cron jobs whose next call time is at or before ``now``."""
 
     def fire_cron(
-        self, job_id: int, scheduled_for: float, next_call: float | None, now: float, lease_until: float
+        self,
+        job_id: int,
+        scheduled_for: float,
+        next_call: float | None,
+        now: float,
+        lease_until: float,
     ) -> tuple[CronRun, str] | None:
         """Record one firing and advance the job's next call, in one transaction.
 

@@ -35,7 +35,8 @@ RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error"
 class Cursor(Protocol):
     """The part of a DB-API cursor the shared SQL needs."""
 
-    rowcount: int
+    @property
+    def rowcount(self) -> int: ...
 
     def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
     def fetchone(self) -> Any: ...
@@ -117,7 +118,8 @@ class SqlStore(ABC):
     def ensure_service(self, ref: ServiceRef) -> None:
         with self._tx(write=True) as cur:
             cur.execute(
-                "INSERT INTO services (site, name) VALUES (?, ?) ON CONFLICT (site, name) DO NOTHING",
+                "INSERT INTO services (site, name) VALUES (?, ?) "
+                "ON CONFLICT (site, name) DO NOTHING",
                 (ref.site, ref.name),
             )
 
@@ -156,8 +158,15 @@ class SqlStore(ABC):
                 cur.execute(
                     "INSERT INTO jobs (service_id, task, input, status, schedule, created, "
                     "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (sid, job.task, job.input_json, str(job.status), job.schedule_json, now,
-                     job.idempotency_key),
+                    (
+                        sid,
+                        job.task,
+                        job.input_json,
+                        str(job.status),
+                        job.schedule_json,
+                        now,
+                        job.idempotency_key,
+                    ),
                 )
                 ids.append(int(cur.fetchone()[0]))
         return ids
@@ -165,7 +174,8 @@ class SqlStore(ABC):
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
         with self._tx(write=False) as cur:
             cur.execute(
-                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id = ? AND s.site = ? AND s.name = ?",
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} "
+                "WHERE j.id = ? AND s.site = ? AND s.name = ?",
                 (job_id, ref.site, ref.name),
             )
             row = cur.fetchone()
@@ -389,7 +399,9 @@ class SqlStore(ABC):
             )
             return cur.rowcount
 
-    def report_progress(self, job_id: int, token: str, fraction: float, message: str | None) -> bool:
+    def report_progress(
+        self, job_id: int, token: str, fraction: float, message: str | None
+    ) -> bool:
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND claim = ?",
@@ -408,7 +420,11 @@ class SqlStore(ABC):
             return [row_to_job(row) for row in cur.fetchall()]
 
     def fire_cron(
-        self, job_id: int, scheduled_for: float, next_call: float | None, now: float,
+        self,
+        job_id: int,
+        scheduled_for: float,
+        next_call: float | None,
+        now: float,
         lease_until: float,
     ) -> tuple[CronRun, str] | None:
         token = new_token()
@@ -418,15 +434,25 @@ class SqlStore(ABC):
             return None
 
     def _fire_cron(
-        self, job_id: int, scheduled_for: float, next_call: float | None, now: float,
-        lease_until: float, token: str,
+        self,
+        job_id: int,
+        scheduled_for: float,
+        next_call: float | None,
+        now: float,
+        lease_until: float,
+        token: str,
     ) -> tuple[CronRun, str] | None:
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE jobs SET next_call = ?, started = ? WHERE id = ? AND status = ? "
                 "AND next_call = ?",
-                (NEVER if next_call is None else next_call, now, job_id, str(CRONJOB),
-                 scheduled_for),
+                (
+                    NEVER if next_call is None else next_call,
+                    now,
+                    job_id,
+                    str(CRONJOB),
+                    scheduled_for,
+                ),
             )
             if cur.rowcount != 1:
                 return None
@@ -472,4 +498,3 @@ class SqlStore(ABC):
 
 class _Rollback(Exception):
     """Raised inside a transaction to undo it; never escapes the store."""
-

@@ -31,7 +31,7 @@ class SQLiteStore(SqlStore):
 
     dialect = "sqlite"
 
-    def __init__(self, path: str | None, *, auto_migrate: bool = True) -> None:
+    def __init__(self, path: str | None, *, auto_migrate: bool = True, verify: bool = True) -> None:
         super().__init__()
         self.path = path
         self._local = threading.local()
@@ -43,7 +43,8 @@ class SQLiteStore(SqlStore):
             _refuse_network_filesystem(Path(path))
         else:
             self._shared = self._open()
-        self._check_schema(auto_migrate)
+        if verify:
+            self._check_schema(auto_migrate)
 
     # -- connections ------------------------------------------------------------------
 
@@ -118,8 +119,18 @@ class SQLiteStore(SqlStore):
             "WHERE id IN (SELECT id FROM jobs WHERE service_id = ? AND status IN (?, ?) "
             "AND ((status = ? AND (next_call IS NULL OR next_call <= ?)) "
             "OR (status = ? AND next_call <= ?)) ORDER BY id LIMIT ?) RETURNING id",
-            (str(PROCESSING), *params, service_id, str(QUEUED), str(DELAYED), str(QUEUED), now,
-             str(DELAYED), now, limit),
+            (
+                str(PROCESSING),
+                *params,
+                service_id,
+                str(QUEUED),
+                str(DELAYED),
+                str(QUEUED),
+                now,
+                str(DELAYED),
+                now,
+                limit,
+            ),
         )
         ids = [row[0] for row in cur.fetchall()]
         if not ids:

@@ -1,4 +1,4 @@
--- The first schema: services, jobs and cron runs.
+-- The first schema: services, jobs, cron runs, API tokens and live workers.
 CREATE TABLE services (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     site TEXT NOT NULL,
@@ -51,3 +51,26 @@ CREATE TABLE cron_runs (
     UNIQUE (job_id, scheduled_for)
 );
 CREATE UNIQUE INDEX cron_runs_claim ON cron_runs (claim) WHERE claim IS NOT NULL;
+
+-- API tokens: only a hash of the secret is kept.
+CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL,
+    secret_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    sites TEXT NOT NULL,
+    created REAL NOT NULL,
+    expires REAL,
+    revoked REAL,
+    last_used REAL
+);
+
+-- Worker processes and their heartbeats: who is alive and what they serve.
+CREATE TABLE workers (
+    name TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    services TEXT NOT NULL,
+    started REAL NOT NULL,
+    last_heartbeat REAL NOT NULL
+);

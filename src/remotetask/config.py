@@ -1,0 +1,177 @@
+"""Configuration: ``remotetask.toml``, then ``REMOTETASK_*`` variables, then flags.
+
+Each later source overrides the earlier one key by key. The file is the
+equivalent of the original's zope.conf product-config section.
+
+    database = "sqlite:///remotetask.db"
+    app = "myproject.tasks:app"        # an App object, or:
+    tasks = ["myproject.tasks"]        # modules with a register(app) function
+    autostart = ["site1@*", "@RootTaskService"]
+    services = ["site1@Converter"]     # created at start if missing
+    threads = 1                        # worker threads per service
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from remotetask.app import App, Settings
+from remotetask.errors import ConfigError
+from remotetask.processing import MultiProcessor, SimpleProcessor
+
+DEFAULT_FILE = "remotetask.toml"
+DEFAULT_DATABASE = "sqlite:///remotetask.db"
+ENV_PREFIX = "REMOTETASK_"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Everything a worker or server needs to know to start."""
+
+    database: str | None = None
+    """None: the App's own database, or ``sqlite:///remotetask.db`` in the working directory."""
+    app: str | None = None
+    tasks: tuple[str, ...] = ()
+    autostart: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    threads: int = 1
+    lease_seconds: float = 30.0
+    shutdown_grace: float = 30.0
+
+    def merged(self, values: Mapping[str, Any]) -> Config:
+        """A copy with the given (non-None) values applied, lists normalised to tuples."""
+        known = {f.name for f in fields(self)}
+        unknown = set(values) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if value is None:
+                continue
+            if key in ("tasks", "autostart", "services"):
+                value = _as_tuple(key, value)
+            changes[key] = value
+        try:
+            return _validated(replace(self, **changes))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid configuration: {exc}") from None
+
+
+def load_config(path: str | None = None, flags: Mapping[str, Any] | None = None) -> Config:
+    """File (``path``, else ./remotetask.toml if present), then environment, then flags."""
+    config = Config()
+    file = Path(path) if path else Path(DEFAULT_FILE)
+    if path or file.exists():
+        config = config.merged(_read_toml(file))
+    config = config.merged(_from_environment(os.environ))
+    return config.merged(flags or {})
+
+
+def build_app(config: Config) -> App:
+    """Import the configured App (or make one for the task modules), then create services."""
+    processor = MultiProcessor(config.threads) if config.threads > 1 else SimpleProcessor()
+    settings = Settings(
+        processor=processor,
+        lease_seconds=config.lease_seconds,
+        shutdown_grace=config.shutdown_grace,
+    )
+    if config.app:
+        app = _import_app(config.app)
+        app.settings = replace(
+            app.settings,
+            processor=processor,
+            lease_seconds=config.lease_seconds,
+            shutdown_grace=config.shutdown_grace,
+        )
+        if config.database is not None:
+            app.database = config.database
+    else:
+        app = App(config.database or DEFAULT_DATABASE, settings=settings)
+    for module_name in config.tasks:
+        module = _import(module_name)
+        register = getattr(module, "register", None)
+        if not callable(register):
+            raise ConfigError(f"task module {module_name!r} has no register(app) function")
+        register(app)
+    for ref in config.services:
+        app.add_service(ref)
+    return app
+
+
+def _import_app(spec: str) -> App:
+    module_name, _, attribute = spec.partition(":")
+    module = _import(module_name)
+    app = getattr(module, attribute or "app", None)
+    if not isinstance(app, App):
+        raise ConfigError(f"{spec!r} does not name a remotetask.App (expected module:attribute)")
+    return app
+
+
+def _import(module_name: str) -> Any:
+    """Import a user module; the working directory is searched first, as peers' CLIs do."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import {module_name!r}: {exc}") from None
+
+
+def _read_toml(file: Path) -> dict[str, Any]:
+    try:
+        with file.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {file} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file} is not valid TOML: {exc}") from None
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for f in fields(Config):
+        raw = environ.get(ENV_PREFIX + f.name.upper())
+        if raw is None or raw == "":
+            continue
+        if f.name == "threads":
+            values[f.name] = _number(int, f.name, raw)
+        elif f.name in ("lease_seconds", "shutdown_grace"):
+            values[f.name] = _number(float, f.name, raw)
+        else:
+            values[f.name] = raw
+    return values
+
+
+def _number(kind: type[int] | type[float], name: str, raw: str) -> int | float:
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+
+
+def _as_tuple(key: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{key} must be a list of strings or a comma-separated string")
+
+
+def _validated(config: Config) -> Config:
+    if not isinstance(config.threads, int) or config.threads < 1:
+        raise ConfigError("threads must be a whole number of at least 1")
+    if config.lease_seconds <= 0 or config.shutdown_grace < 0:
+        raise ConfigError("lease_seconds must be > 0 and shutdown_grace >= 0")
+    if config.database is not None and not isinstance(config.database, str):
+        raise ConfigError("database must be a URL string")
+    return config
+
+
+__all__ = ["Config", "build_app", "load_config"]

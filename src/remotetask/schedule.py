@@ -1,0 +1,308 @@
+"""When a cron or delayed job runs next: the original's field sets, crontab, or a delay.
+
+A `Schedule` takes one of three forms:
+
+* **Field sets** (the original's `addCronJob`): always UTC. The finest field given
+  sets the step and every finer field is pinned to its first value, so `hour=(2, 13)`
+  fires at 02:00 and 13:00 and `month=(1, 5)` at 00:00 on the 1st. Fields combine
+  with AND. Day of week counts 0 = Monday ... 6 = Sunday, as the original did. With
+  no field at all the schedule fires every minute.
+* **A crontab expression** (`cron="*/5 * * * *"`, 0 = Sunday as in cron), read in the
+  IANA `timezone`. Matching is delegated to `cronsim` behind `_cron_next`, so the
+  library can be swapped without touching callers.
+* **A delay**: a one-shot job due `delay` seconds after it is scheduled.
+
+Whatever the form, the next time is strictly after `now`, and a schedule with nothing
+due within 365 days (`HORIZON`) has no next time (`None`).
+
+DST policy for crontab expressions (cronsim mimics Debian cron; pinned by tests):
+
+* If neither the minute nor the hour field starts with `*` (a fixed local time such
+  as `30 2 * * *`), the wall clock is followed naively: a time inside a spring-forward
+  gap runs once at the first minute after the gap (02:30 on 2026-03-29 in
+  Europe/Berlin runs at 03:00 CEST), and a time inside the repeated fall-back hour
+  runs once, at its first occurrence (the one before the clocks go back).
+* Otherwise (`*/15 * * * *`, `0 * * * *`, `5 */2 * * *`) the schedule steps through
+  real time matching local wall-clock fields: times inside a gap are skipped with no
+  make-up run, and times inside the repeated hour run in both occurrences.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, tzinfo
+from typing import Any, Final
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from cronsim import CronSim, CronSimError
+
+from remotetask.errors import InvalidScheduleError
+
+__all__ = ["HORIZON", "Schedule"]
+
+HORIZON: Final = 365 * 24 * 60 * 60
+"""Seconds after `now` beyond which a schedule is said to have no next time."""
+
+_DAY: Final = 24 * 60 * 60
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
+_MINUTE_LEVEL, _HOUR_LEVEL, _DAY_LEVEL, _MONTH_LEVEL = 0, 1, 2, 3
+_RANGES: Final[dict[str, tuple[int, int]]] = {
+    "minute": (0, 59),
+    "hour": (0, 23),
+    "day_of_month": (1, 31),
+    "month": (1, 12),
+    "day_of_week": (0, 6),
+}
+_FIELDS: Final = tuple(_RANGES)
+_JSON_KEYS: Final = frozenset((*_FIELDS, "delay", "cron", "timezone"))
+_WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS: Final = (
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """When a cron job fires next: field sets (UTC), a crontab expression, or a delay."""
+
+    minute: tuple[int, ...] = ()
+    hour: tuple[int, ...] = ()
+    day_of_month: tuple[int, ...] = ()
+    month: tuple[int, ...] = ()
+    day_of_week: tuple[int, ...] = ()  # 0 = Monday ... 6 = Sunday (the original's)
+    delay: float | None = None
+    cron: str | None = None  # 5-field crontab, 0 = Sunday (cron's)
+    timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        """Validate and normalise at once, so a bad schedule never reaches the store."""
+        for name in _FIELDS:
+            object.__setattr__(self, name, _normalise_field(name, getattr(self, name)))
+        has_fields = any(getattr(self, name) for name in _FIELDS)
+        if self.delay is not None:
+            object.__setattr__(self, "delay", _normalise_delay(self.delay))
+        if not isinstance(self.timezone, str):
+            raise InvalidScheduleError(f"timezone must be a string, got {self.timezone!r}")
+        _zone(self.timezone)
+        if self.cron is not None:
+            if has_fields or self.delay is not None:
+                raise InvalidScheduleError(
+                    "a crontab expression cannot be combined with field sets or a delay"
+                )
+            object.__setattr__(self, "cron", _normalise_cron(self.cron))
+        else:
+            if self.delay is not None and has_fields:
+                raise InvalidScheduleError("a delayed job cannot also have field sets")
+            if self.timezone != "UTC":
+                raise InvalidScheduleError(
+                    f"timezone {self.timezone!r} applies only to crontab expressions; "
+                    "field sets and delays are always UTC"
+                )
+
+    @property
+    def is_delay(self) -> bool:
+        """True for a one-shot delayed job (status `delayed`), False for a cron job."""
+        return self.delay is not None
+
+    def next_after(self, now: float) -> float | None:
+        """Epoch seconds of the next run strictly after `now`; None if none within HORIZON."""
+        if self.delay is not None:
+            return now + self.delay
+        if self.cron is not None:
+            return _cron_next(self.cron, self.timezone, now)
+        return self._fields_next(now)
+
+    def describe(self) -> str:
+        """The schedule in words, for the jobs table and the CLI."""
+        if self.delay is not None:
+            return f"once, {_number(self.delay)} s after it is scheduled"
+        if self.cron is not None:
+            return f"{_cron_words(self.cron)} ({self.timezone})"
+        return self._fields_words()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object for the store and the HTTP API; `from_json` reads it back."""
+        return {
+            **{name: list(getattr(self, name)) for name in _FIELDS},
+            "delay": self.delay,
+            "cron": self.cron,
+            "timezone": self.timezone,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Schedule:
+        """Rebuild a schedule from `to_json` output (missing keys take their defaults)."""
+        if not isinstance(data, Mapping):
+            raise InvalidScheduleError(f"a schedule must be a JSON object, got {data!r}")
+        unknown = sorted(str(key) for key in data if key not in _JSON_KEYS)
+        if unknown:
+            raise InvalidScheduleError(f"unknown schedule keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    # -- field sets ---------------------------------------------------------------
+
+    def _level(self) -> int:
+        """The finest field given; it sets the step (no field at all: every minute)."""
+        if self.minute:
+            return _MINUTE_LEVEL
+        if self.hour:
+            return _HOUR_LEVEL
+        if self.day_of_month or self.day_of_week:
+            return _DAY_LEVEL
+        if self.month:
+            return _MONTH_LEVEL
+        return _MINUTE_LEVEL
+
+    def _fields_next(self, now: float) -> float | None:
+        """Walk candidate days, then hours and minutes, instead of stepping every second."""
+        first = (math.floor(now) // 60 + 1) * 60  # second 0 of the next minute
+        limit = now + HORIZON
+        level = self._level()
+        minutes = self.minute or ((0,) if level > _MINUTE_LEVEL else tuple(range(60)))
+        hours = self.hour or ((0,) if level > _HOUR_LEVEL else tuple(range(24)))
+        ordinal = first // _DAY + _EPOCH_ORDINAL
+        while (day_start := (ordinal - _EPOCH_ORDINAL) * _DAY) <= limit:
+            if self._day_matches(date.fromordinal(ordinal), level):
+                for hour in hours:
+                    for minute in minutes:
+                        when = day_start + hour * 3600 + minute * 60
+                        if when >= first:
+                            return float(when) if when <= limit else None
+            ordinal += 1
+        return None
+
+    def _day_matches(self, day: date, level: int) -> bool:
+        """Month AND day of month AND day of week; the 1st only when month is finest."""
+        if self.month and day.month not in self.month:
+            return False
+        if self.day_of_month:
+            if day.day not in self.day_of_month:
+                return False
+        elif level == _MONTH_LEVEL and day.day != 1:
+            return False
+        return not self.day_of_week or day.weekday() in self.day_of_week
+
+    def _fields_words(self) -> str:
+        """Say the field sets the way a person would read them."""
+        level = self._level()
+        if level == _MINUTE_LEVEL and not self.minute:
+            when = "every minute"
+        elif self.minute and not self.hour:
+            when = f"at minute {_join(self.minute)} of every hour"
+        elif self.minute and len(self.minute) * len(self.hour) > 6:
+            when = f"at minute {_join(self.minute)} of hour {_join(self.hour)}"
+        else:
+            times = [(h, m) for h in self.hour or (0,) for m in self.minute or (0,)]
+            when = "at " + ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
+        parts = [when]
+        if self.day_of_month:
+            parts.append(f"on day {_join(self.day_of_month)} of the month")
+        elif level == _MONTH_LEVEL:
+            parts.append("on the 1st")
+        if self.day_of_week:
+            days = ", ".join(_WEEKDAYS[d] for d in self.day_of_week)
+            parts.append(f"if it is a {days}" if self.day_of_month else f"on {days}")
+        elif self.hour and not self.day_of_month:
+            parts.append("every day")
+        if self.month:
+            parts.append(("of " if level == _MONTH_LEVEL else "in ") + _month_names(self.month))
+        text = " ".join(parts)
+        only_minutes = not (self.hour or self.day_of_month or self.day_of_week or self.month)
+        return text if only_minutes else f"{text} (UTC)"
+
+
+def _normalise_field(name: str, value: object) -> tuple[int, ...]:
+    """Sorted, de-duplicated ints in range; bools are refused as they are rarely meant."""
+    if not isinstance(value, tuple | list | set | frozenset | range):
+        raise InvalidScheduleError(f"{name} must be a list or tuple of integers, got {value!r}")
+    low, high = _RANGES[name]
+    hint = " (0 = Monday ... 6 = Sunday)" if name == "day_of_week" else ""
+    items: set[int] = set()
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise InvalidScheduleError(f"{name} values must be integers, got {item!r}")
+        if not low <= item <= high:
+            raise InvalidScheduleError(
+                f"{name} values must be within {low}-{high}{hint}, got {item}"
+            )
+        items.add(int(item))
+    return tuple(sorted(items))
+
+
+def _normalise_delay(delay: object) -> float:
+    """A finite, non-negative number of seconds, stored as float."""
+    if isinstance(delay, bool) or not isinstance(delay, int | float):
+        raise InvalidScheduleError(f"delay must be a number of seconds, got {delay!r}")
+    if not math.isfinite(delay) or delay < 0:
+        raise InvalidScheduleError(f"delay must be a finite number >= 0, got {delay!r}")
+    return float(delay)
+
+
+def _normalise_cron(expr: object) -> str:
+    """Exactly five fields that the cron library accepts, single-spaced."""
+    if not isinstance(expr, str):
+        raise InvalidScheduleError(f"cron must be a string, got {expr!r}")
+    fields = expr.split()
+    if len(fields) != 5:
+        raise InvalidScheduleError(
+            f"crontab expression {expr!r} must have 5 fields "
+            f"(minute hour day-of-month month day-of-week), got {len(fields)}"
+        )
+    text = " ".join(fields)
+    try:
+        CronSim(text, datetime(2000, 1, 1, tzinfo=UTC))
+    except (CronSimError, ValueError) as exc:
+        raise InvalidScheduleError(f"invalid crontab expression {text!r}: {exc}") from exc
+    return text
+
+
+def _zone(name: str) -> tzinfo:
+    """The tzinfo for an IANA name; UTC stays the fixed zone so cron skips DST handling."""
+    if name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidScheduleError(f"unknown timezone {name!r}") from exc
+
+
+def _cron_next(expr: str, zone_name: str, now: float) -> float | None:
+    """Adapter over cronsim: the first match strictly after `now` within HORIZON.
+
+    cronsim can yield a time before `now` when `now` is in the second pass of a
+    repeated hour (it resolves a fixed local time to the first pass), so such
+    matches are skipped rather than trusted.
+    """
+    limit = now + HORIZON
+    for match in CronSim(expr, datetime.fromtimestamp(now, _zone(zone_name))):
+        when = match.timestamp()
+        if when > limit:
+            return None
+        if when > now:
+            return when
+    return None  # cronsim gives up after 50 years without a match
+
+
+def _cron_words(expr: str) -> str:
+    """cronsim's explanation, lower-cased to sit inside a sentence."""
+    try:
+        words = CronSim(expr, datetime(2000, 1, 1, tzinfo=UTC)).explain()
+    except Exception:  # explain() is best effort; the expression itself is valid
+        return f"cron {expr!r}"
+    return words[:1].lower() + words[1:]
+
+
+def _join(values: tuple[int, ...]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def _month_names(months: tuple[int, ...]) -> str:
+    return ", ".join(_MONTHS[m - 1] for m in months)
+
+
+def _number(value: float) -> str:
+    """10.0 -> "10", 0.5 -> "0.5"."""
+    return str(int(value)) if value.is_integer() else repr(value)
