@@ -146,15 +146,8 @@ class Schedule:
 
     def _level(self) -> int:
         """The finest field given; it sets the step (no field at all: every minute)."""
-        if self.minute:
-            return _MINUTE_LEVEL
-        if self.hour:
-            return _HOUR_LEVEL
-        if self.day_of_month or self.day_of_week:
-            return _DAY_LEVEL
-        if self.month:
-            return _MONTH_LEVEL
-        return _MINUTE_LEVEL
+        given = (self.minute, self.hour, self.day_of_month or self.day_of_week, self.month)
+        return next((level for level, values in enumerate(given) if values), _MINUTE_LEVEL)
 
     def _fields_next(self, now: float) -> float | None:
         """Walk candidate days, then hours and minutes, instead of stepping every second."""
@@ -191,15 +184,15 @@ class Schedule:
         if level == _MINUTE_LEVEL and not self.minute:
             when = "every minute"
         elif self.minute and not self.hour:
-            when = f"at minute {_join(self.minute)} of every hour"
+            when = f"at minute {_listed(self.minute)} of every hour"
         elif self.minute and len(self.minute) * len(self.hour) > 6:
-            when = f"at minute {_join(self.minute)} of hour {_join(self.hour)}"
+            when = f"at minute {_listed(self.minute)} of hour {_listed(self.hour)}"
         else:
             times = [(h, m) for h in self.hour or (0,) for m in self.minute or (0,)]
             when = "at " + ", ".join(f"{h:02d}:{m:02d}" for h, m in times)
         parts = [when]
         if self.day_of_month:
-            parts.append(f"on day {_join(self.day_of_month)} of the month")
+            parts.append(f"on day {_listed(self.day_of_month)} of the month")
         elif level == _MONTH_LEVEL:
             parts.append("on the 1st")
         if self.day_of_week:
@@ -208,7 +201,8 @@ class Schedule:
         elif self.hour and not self.day_of_month:
             parts.append("every day")
         if self.month:
-            parts.append(("of " if level == _MONTH_LEVEL else "in ") + _month_names(self.month))
+            names = ", ".join(_MONTHS[m - 1] for m in self.month)
+            parts.append(("of " if level == _MONTH_LEVEL else "in ") + names)
         text = " ".join(parts)
         only_minutes = not (self.hour or self.day_of_month or self.day_of_week or self.month)
         return text if only_minutes else f"{text} (UTC)"
@@ -295,14 +289,10 @@ def _cron_words(expr: str) -> str:
     return words[:1].lower() + words[1:]
 
 
-def _join(values: tuple[int, ...]) -> str:
-    return ", ".join(str(v) for v in values)
-
-
-def _month_names(months: tuple[int, ...]) -> str:
-    return ", ".join(_MONTHS[m - 1] for m in months)
-
-
 def _number(value: float) -> str:
     """10.0 -> "10", 0.5 -> "0.5"."""
     return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _listed(values: tuple[int, ...]) -> str:
+    return ", ".join(map(str, values))

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 
 import pytest
 
 import remotetask
 from remotetask import App, TaskService
+from tests.waiting import wait_until
 
 
 def processing_threads() -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t.name.startswith("remotetasks."))
-
-
-def wait_until(predicate: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.005)
-    raise AssertionError("condition not reached in time")
 
 
 def log_lines(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
@@ -56,7 +47,10 @@ def test_tasks_jobs_cancel_and_errors(app: App, service: TaskService) -> None:
     assert len(service.jobs) == 3
     service.add("echo", {"blah": "blah"})
     assert sorted(job.status for job in service.jobs.values()) == [
-        "cancelled", "completed", "error", "queued",
+        "cancelled",
+        "completed",
+        "error",
+        "queued",
     ]
     assert service.clean() == 3
     assert sorted(job.status for job in service.jobs.values()) == ["queued"]
@@ -126,7 +120,8 @@ def test_autostart_directives_log_as_the_original(
     caplog.set_level(logging.INFO, logger="remotetask")
 
     app.autostart("site1@TestTaskService1, site2@TestTaskService2,@RootTaskService")
-    assert service.is_processing() and root_service.is_processing()
+    assert service.is_processing()
+    assert root_service.is_processing()
     assert log_lines(caplog) == [
         ("INFO", "service TestTaskService1 on site site1 started"),
         ("ERROR", "site site2 not found"),
@@ -135,18 +130,28 @@ def test_autostart_directives_log_as_the_original(
 
     cases = [
         ("site1@*", True, False, [("INFO", "service TestTaskService1 on site site1 started")]),
-        ("*@*", True, True, [
-            ("INFO", "service RootTaskService on site root started"),
-            ("INFO", "service TestTaskService1 on site site1 started"),
-        ]),
-        ("*@TestTaskService1", True, False,
-         [("INFO", "service TestTaskService1 on site site1 started")]),
+        (
+            "*@*",
+            True,
+            True,
+            [
+                ("INFO", "service RootTaskService on site root started"),
+                ("INFO", "service TestTaskService1 on site site1 started"),
+            ],
+        ),
+        (
+            "*@TestTaskService1",
+            True,
+            False,
+            [("INFO", "service TestTaskService1 on site site1 started")],
+        ),
         ("*@Foo", False, False, [("WARNING", "no services started by directive *@Foo")]),
         ("site1@Nope", False, False, [("ERROR", "service Nope on site site1 not found")]),
     ]
     for directive, site_running, root_running, expected in cases:
         app.stop()
-        assert not service.is_processing() and not root_service.is_processing()
+        assert not service.is_processing()
+        assert not root_service.is_processing()
         caplog.clear()
         app.autostart([directive])
         assert service.is_processing() is site_running, directive
