@@ -149,8 +149,9 @@ class SQLiteStore(SqlStore):
             current = _schema_version(cur, self.path)
             if current > len(migrations):
                 raise _newer(self.path, current, len(migrations))
-            if current == 0:
-                cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            cur.execute("SELECT COUNT(*) FROM schema_version")
+            if cur.fetchone()[0] == 0:
                 cur.execute("INSERT INTO schema_version (version) VALUES (0)")
             for migration in migrations[current:]:
                 for statement in migration.statements:

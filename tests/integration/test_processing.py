@@ -1,0 +1,212 @@
+"""Background processing: simple and multi processors, wake-ups, stops and leases."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import remotetask
+from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
+from remotetask.processing import recover_expired
+from tests.waiting import wait_until
+
+
+def test_simple_processor_runs_one_job_at_a_time_in_order(app: App, service: TaskService) -> None:
+    order: list[int] = []
+    active = []
+    overlap = []
+
+    @app.task
+    def record(input: int) -> int:
+        active.append(input)
+        overlap.append(len(active))
+        time.sleep(0.002)
+        order.append(input)
+        active.remove(input)
+        return input
+
+    ids = [service.add("record", n) for n in range(20)]
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: all(service.status(j) == "completed" for j in ids))
+    service.stop_processing(wait=True)
+    assert order == list(range(20))
+    assert max(overlap) == 1
+
+
+def test_multi_processor_runs_up_to_max_threads_at_once(app: App, service: TaskService) -> None:
+    running = 0
+    peak = 0
+    lock = threading.Lock()
+    release = threading.Event()
+
+    @app.task
+    def hold(input: object) -> None:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        release.wait(10)
+        with lock:
+            running -= 1
+
+    ids = [service.add("hold") for _ in range(8)]
+    service.start_processing(MultiProcessor(max_threads=3))
+    wait_until(lambda: peak == 3, what="three jobs running at once")
+    assert service.counts().get(remotetask.PROCESSING) == 3
+    release.set()
+    wait_until(lambda: all(service.status(j) == "completed" for j in ids))
+    service.stop_processing(wait=True)
+    assert peak == 3
+
+
+def test_multi_processor_defaults_to_five_threads() -> None:
+    assert MultiProcessor().max_threads == 5
+    assert SimpleProcessor().max_threads == 1
+
+
+def test_an_idle_service_wakes_on_add_without_waiting_for_the_poll(file_url: str) -> None:
+    app = App(file_url, settings=Settings(wait_time=30.0))
+    app.register("echo", lambda input: input)
+    service = app.add_service("site1@Svc")
+    service.start_processing()
+    time.sleep(0.05)  # let the thread go idle on its 30 s wait
+    started = time.monotonic()
+    jobid = service.add("echo", 1)
+    wait_until(lambda: service.status(jobid) == "completed", timeout=5)
+    assert time.monotonic() - started < 5  # far below the 30 s poll interval
+    app.close()
+
+
+def test_stop_processing_takes_effect_promptly(file_url: str) -> None:
+    app = App(file_url, settings=Settings(wait_time=30.0))
+    service = app.add_service("site1@Svc")
+    service.start_processing()
+    time.sleep(0.05)
+    started = time.monotonic()
+    service.stop_processing(wait=True)
+    assert not service.is_processing()
+    assert time.monotonic() - started < 5
+    assert not [t for t in threading.enumerate() if t.name == "remotetasks.site1.Svc"]
+    app.close()
+
+
+def test_stop_gives_back_jobs_that_outlive_the_grace_period(file_url: str) -> None:
+    app = App(file_url)
+    release = threading.Event()
+    app.register("hold", lambda input: release.wait(10))
+    service = app.add_service("site1@Svc")
+    jobid = service.add("hold")
+    service.start_processing()
+    wait_until(lambda: service.status(jobid) == "processing")
+    service.stop_processing(grace=0.1, wait=True)
+    job = service.jobs[jobid]
+    assert job.status == "queued"
+    assert job.attempts == 0  # giving back is not a failed attempt
+    release.set()
+    app.close()
+
+
+def test_a_job_whose_worker_vanished_is_retried_then_failed(
+    app: App, service: TaskService, clock: remotetask.FrozenClock
+) -> None:
+    jobid = service.add("echo", 1)
+    lease = app.settings.lease_seconds
+    for attempt in range(1, 5):
+        claims = app.store.claim(service.ref, clock.now(), 1, "dead-worker", clock.now() + lease)
+        assert [c.job.id for c in claims] == [jobid]
+        assert claims[0].job.attempts == attempt
+        assert recover_expired(service, clock.now()) == 0  # lease still valid
+        clock.advance(lease + 1)
+        assert recover_expired(service, clock.now()) == 1
+    job = service.jobs[jobid]
+    assert job.status == "error"
+    assert job.attempts == 4
+    assert "lease expired" in (job.error or "")
+
+
+def test_cooperative_cancel_of_a_running_job(app: App, service: TaskService) -> None:
+    @app.task(context=True)
+    def patient(ctx: remotetask.JobContext, input: object) -> str:
+        ctx.report_progress(0.5, "half way")
+        deadline = time.monotonic() + 10
+        while not ctx.cancelled() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return "stopped"
+
+    jobid = service.add("patient")
+    service.start_processing()
+    wait_until(lambda: service.jobs[jobid].progress == 0.5)
+    job = service.jobs[jobid]
+    assert (job.status, job.progress_message) == ("processing", "half way")
+    assert service.cancel(jobid) is True
+    wait_until(lambda: service.status(jobid) == "cancelled")
+    service.stop_processing(wait=True)
+
+
+def test_cancel_of_a_finished_job_is_refused(service: TaskService) -> None:
+    jobid = service.add("echo", 1)
+    service.process()
+    assert service.cancel(jobid) is False
+    assert service.status(jobid) == "completed"
+
+
+def test_start_later_job_waits_for_start_job(service: TaskService) -> None:
+    jobid = service.add("echo", "later", start_later=True)
+    assert service.status(jobid) == "start later"
+    assert service.process() == 0
+    assert service.start_job(jobid) is True
+    assert service.start_job(jobid) is False
+    assert service.process() == 1
+    assert service.result(jobid) == "later"
+
+
+def test_start_later_job_can_be_cancelled(service: TaskService) -> None:
+    jobid = service.add("echo", start_later=True)
+    assert service.cancel(jobid) is True
+    assert service.start_job(jobid) is False
+    assert service.status(jobid) == "cancelled"
+
+
+def test_cron_and_delayed_jobs_can_be_cancelled(service: TaskService) -> None:
+    cron = service.add_cron_job("counter", minute=(5,))
+    delayed = service.add_cron_job("counter", delay=5)
+    service.process(0)
+    assert service.cancel(cron) is True
+    assert service.cancel(delayed) is True
+    assert service.process(3600) == 0
+    assert service.status(cron) == service.status(delayed) == "cancelled"
+
+
+def test_has_jobs_waiting_follows_due_times(service: TaskService) -> None:
+    assert service.has_jobs_waiting(0) is False
+    service.add_cron_job("counter", delay=10)
+    assert service.has_jobs_waiting(0) is False
+    assert service.has_jobs_waiting(10) is True
+    service.process(10)
+    assert service.has_jobs_waiting(10) is False
+    service.add("echo")
+    assert service.has_jobs_waiting(10) is True
+
+
+def test_process_next_runs_exactly_one_job(service: TaskService) -> None:
+    first, second = service.add("echo", 1), service.add("echo", 2)
+    assert service.process_next() is True
+    assert (service.status(first), service.status(second)) == ("completed", "queued")
+    assert service.process_next() is True
+    assert service.process_next() is False
+
+
+def test_a_failing_cron_firing_is_recorded_and_the_job_keeps_its_schedule(
+    app: App, service: TaskService
+) -> None:
+    @app.task
+    def unlucky(input: object) -> None:
+        raise remotetask.TaskError("no luck")
+
+    jobid = service.add_cron_job("unlucky", minute=(0,))
+    service.process(0)
+    service.process(3600)
+    job = service.jobs[jobid]
+    assert (job.status, job.error, job.next_call) == ("cronjob", "no luck", 7200)
+    [run] = service.cron_runs(jobid)
+    assert (run.scheduled_for, run.error) == (3600, "no luck")

@@ -1,0 +1,91 @@
+"""SQLite files that are not ours, damaged or newer are refused, never overwritten."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import remotetask
+from remotetask.store import JobQuery, open_store
+from remotetask.store.migrate import latest_version
+
+
+def test_a_new_file_gets_the_latest_schema_with_durable_settings(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    store = open_store(f"sqlite:///{path}")
+    assert store.schema_version() == latest_version("sqlite")
+    store.close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+
+
+def test_a_newer_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    open_store(f"sqlite:///{path}").close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE schema_version SET version = 999")
+    conn.commit()
+    conn.close()
+    with pytest.raises(remotetask.SchemaError, match="newer than this remotetask knows"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_an_older_database_needs_migrate_when_auto_migrate_is_off(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (0)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(remotetask.SchemaError, match="run `remotetask migrate`"):
+        open_store(f"sqlite:///{path}", auto_migrate=False)
+    store = open_store(f"sqlite:///{path}", verify=False)
+    assert store.migrate() == latest_version("sqlite")
+    store.close()
+
+
+def test_random_bytes_are_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    garbage = bytes(range(256)) * 64
+    path.write_bytes(garbage)
+    with pytest.raises(remotetask.SchemaError, match="not a database"):
+        open_store(f"sqlite:///{path}")
+    assert path.read_bytes() == garbage
+
+
+def test_a_truncated_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "jobs.db"
+    app = remotetask.App(f"sqlite:///{path}")
+    app.register("echo", lambda input: input)
+    app.add_service("s@S").add_many("echo", range(500))
+    app.close()
+    data = path.read_bytes()
+    for suffix in ("-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(remotetask.StoreError):
+        read_all_jobs(f"sqlite:///{path}")
+
+
+def read_all_jobs(url: str) -> None:
+    store = open_store(url)
+    store.list_jobs(remotetask.ServiceRef("s", "S"), JobQuery(limit=1000))
+
+
+def test_a_database_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (id INTEGER)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(remotetask.SchemaError, match="not remotetask's"):
+        open_store(f"sqlite:///{path}")
+
+
+def test_bad_urls_are_configuration_errors() -> None:
+    for url in ("mysql://x", "sqlite:relative.db", "nonsense"):
+        with pytest.raises(remotetask.ConfigError):
+            open_store(url)

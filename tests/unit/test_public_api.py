@@ -1,0 +1,74 @@
+"""The public surface is a promise: changing it must be a conscious decision."""
+
+from __future__ import annotations
+
+import remotetask
+
+EXPECTED = {
+    "App",
+    "Settings",
+    "TaskService",
+    "Task",
+    "Job",
+    "CronRun",
+    "JobContext",
+    "Schedule",
+    "Status",
+    "ServiceRef",
+    "RetryPolicy",
+    "SimpleProcessor",
+    "MultiProcessor",
+    "FrozenClock",
+    "SystemClock",
+    "QUEUED",
+    "PROCESSING",
+    "COMPLETED",
+    "ERROR",
+    "CANCELLED",
+    "DELAYED",
+    "CRONJOB",
+    "START_LATER",
+    "RemoteTaskError",
+    "TaskError",
+    "UnknownTaskError",
+    "DuplicateTaskError",
+    "InvalidInputError",
+    "InvalidScheduleError",
+    "InvalidStatusError",
+    "InvalidReferenceError",
+    "UnknownServiceError",
+    "JobNotFoundError",
+    "ConfigError",
+    "StoreError",
+    "SchemaError",
+    "__version__",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(remotetask.__all__) == EXPECTED
+    for name in remotetask.__all__:
+        assert hasattr(remotetask, name), name
+
+
+def test_status_strings_are_the_originals() -> None:
+    assert [str(s) for s in remotetask.Status] == [
+        "queued",
+        "processing",
+        "completed",
+        "error",
+        "cancelled",
+        "delayed",
+        "cronjob",
+        "start later",
+    ]
+
+
+def test_error_tree_keeps_the_original_contracts() -> None:
+    assert issubclass(remotetask.UnknownTaskError, ValueError)
+    assert issubclass(remotetask.InvalidStatusError, ValueError)
+    assert issubclass(remotetask.JobNotFoundError, LookupError)
+    for name in remotetask.__all__:
+        value = getattr(remotetask, name)
+        if isinstance(value, type) and issubclass(value, Exception):
+            assert issubclass(value, remotetask.RemoteTaskError), name
