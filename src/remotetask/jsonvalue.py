@@ -7,11 +7,14 @@ from typing import Any
 
 from remotetask.errors import InvalidInputError
 
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+"""One encoder for every call: ``json.dumps`` with options builds a new one each time."""
+
 
 def dumps(value: Any, what: str = "input") -> str:
     """Encode ``value`` as compact JSON; NaN, Infinity and non-JSON types are refused."""
     try:
-        return json.dumps(value, allow_nan=False, separators=(",", ":"), ensure_ascii=False)
+        return _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"the {what} must be a JSON value: {exc}") from None
     except RecursionError:

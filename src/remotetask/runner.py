@@ -24,21 +24,38 @@ log = logging.getLogger("remotetask")
 
 def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
     """Run a claimed job and store how it ended (refused if the claim was superseded)."""
-    outcome = _execute(service, claim.job, claim.token, retries=True, now=now)
-    finished_at = max(now, service.clock.now())
-    if not service.store.finish(claim.job.id, claim.token, outcome, finished_at):
-        log.warning(
-            "job %s of %s: its claim was taken back while it ran; result discarded",
-            claim.job.id,
-            service.ref,
-        )
+    outcome = outcome_of(service, claim, now)
+    finished = service.store.finish(claim.job.id, claim.token, outcome, finish_time(service, now))
+    if not finished:
+        warn_superseded(service, claim.job)
     return outcome
+
+
+def outcome_of(service: TaskService, claim: Claim, now: float) -> Outcome:
+    """Run a claimed job's task and say how it ended, without storing anything."""
+    outcome = _execute(service, claim.job, claim.token, retries=True, now=now)
+    if outcome.next_call is not None:
+        service.schedule_dirty = True  # a retry later on: the idle wait must know
+    return outcome
+
+
+def finish_time(service: TaskService, now: float) -> float:
+    """When a run ended: the clock, but never before the pass's ``now`` (tests drive it)."""
+    return max(now, service.clock.now())
+
+
+def warn_superseded(service: TaskService, job: Job) -> None:
+    log.warning(
+        "job %s of %s: its claim was taken back while it ran; result discarded",
+        job.id,
+        service.ref,
+    )
 
 
 def run_cron(service: TaskService, job: Job, run: CronRun, token: str, now: float) -> Outcome:
     """Run one firing of a cron job; a failure is recorded on the run and retried next time."""
     outcome = _execute(service, job, token, retries=False, now=now)
-    service.store.finish_cron_run(run.id, token, outcome, max(now, service.clock.now()))
+    service.store.finish_cron_run(run.id, token, outcome, finish_time(service, now))
     return outcome
 
 

@@ -48,6 +48,8 @@ class TaskService:
         self.app = app
         self.ref = ref
         self.wakeup = threading.Event()
+        self.schedule_dirty = True
+        """Set when this process changed a schedule, so processing looks at cron jobs at once."""
         self._processor: Processor | None = None
         self._processor_lock = threading.Lock()
 
@@ -82,7 +84,9 @@ class TaskService:
 
     def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
         """Queue one job per input in a single transaction (bulk enqueue)."""
-        return self._insert([self._new_job(task, value, QUEUED, None, None) for value in inputs])
+        self.app.tasks.require(task)
+        dumps = jsonvalue.dumps
+        return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
 
     def add_cron_job(
         self,
@@ -113,6 +117,7 @@ class TaskService:
             timezone=timezone,
         )
         status = DELAYED if schedule.is_delay else CRONJOB
+        self.schedule_dirty = True
         return self._insert([self._new_job(task, input, status, schedule, None)])[0]
 
     def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
@@ -137,12 +142,14 @@ class TaskService:
         schedule = dataclasses.replace(base, **values)
         if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
             raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
+        self.schedule_dirty = True
         self.wakeup.set()
         return schedule
 
     def reschedule(self, job_id: int) -> bool:
         """Recompute the next call time of a cron or delayed job on the next pass."""
         moved = self.store.set_schedule(self.ref, job_id, None)
+        self.schedule_dirty = True
         self.wakeup.set()
         return moved
 

@@ -144,11 +144,28 @@ class Store(Protocol):
         before ``now`` (how a rescuer avoids overwriting a live run).
         """
 
+    def finish_and_claim(
+        self,
+        job_id: int,
+        token: str,
+        outcome: Outcome,
+        now: float,
+        ref: ServiceRef,
+        worker: str,
+        lease_until: float,
+    ) -> tuple[bool, list[Claim]]:
+        """``finish`` and ``claim`` of one next job, in one transaction (one commit per job)."""
+
     def release(self, job_id: int, token: str) -> bool:
         """Give a claimed job back to the queue without counting the attempt."""
 
-    def renew_leases(self, tokens: Sequence[str], lease_until: float) -> int:
-        """Extend the leases of the claims and cron runs named by ``tokens``; return how many."""
+    def renew_leases(
+        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
+    ) -> int:
+        """Extend the leases of (job id, token) claims and (run id, token) cron runs.
+
+        Only rows whose token still matches are touched; returns how many were.
+        """
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
         """Processing jobs whose lease ran out before ``now`` (their worker is gone)."""

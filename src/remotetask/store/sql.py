@@ -30,6 +30,10 @@ JOB_COLUMNS = (
 )
 JOB_FROM = "jobs j JOIN services s ON s.id = j.service_id"
 RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error"
+INSERT_JOB = (
+    "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 class Cursor(Protocol):
@@ -142,33 +146,42 @@ class SqlStore(ABC):
     # -- jobs -------------------------------------------------------------------------
 
     def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
-        ids: list[int] = []
         with self._tx(write=True) as cur:
             sid = self._service_id(cur, ref)
-            for job in jobs:
-                if job.idempotency_key is not None:
-                    cur.execute(
-                        "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
-                        (sid, job.idempotency_key),
-                    )
-                    found = cur.fetchone()
-                    if found is not None:
-                        ids.append(int(found[0]))
-                        continue
-                cur.execute(
-                    "INSERT INTO jobs (service_id, task, input, status, schedule, created, "
-                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (
-                        sid,
-                        job.task,
-                        job.input_json,
-                        str(job.status),
-                        job.schedule_json,
-                        now,
-                        job.idempotency_key,
-                    ),
-                )
-                ids.append(int(cur.fetchone()[0]))
+            if all(job.idempotency_key is None for job in jobs):
+                rows = [
+                    (sid, job.task, job.input_json, job.status.value, job.schedule_json, now, None)
+                    for job in jobs
+                ]
+                return self._insert_rows(cur, rows)
+            return [self._insert_once(cur, sid, job, now) for job in jobs]
+
+    def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> int:
+        """Insert a job unless its idempotency key is taken; either way return its id."""
+        cur.execute(
+            "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+            (sid, job.idempotency_key),
+        )
+        found = cur.fetchone()
+        if found is not None:
+            return int(found[0])
+        row = (
+            sid,
+            job.task,
+            job.input_json,
+            job.status.value,
+            job.schedule_json,
+            now,
+            job.idempotency_key,
+        )
+        return self._insert_rows(cur, [row])[0]
+
+    def _insert_rows(self, cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert job rows (columns of INSERT_JOB) and return their ids in order."""
+        ids = []
+        for row in rows:
+            cur.execute(INSERT_JOB + " RETURNING id", row)
+            ids.append(int(cur.fetchone()[0]))
         return ids
 
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
@@ -322,8 +335,20 @@ class SqlStore(ABC):
         self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
     ) -> list[Claim]:
         with self._tx(write=True) as cur:
-            sid = self._service_id(cur, ref)
-            rows = self._claim_rows(cur, sid, now, limit, (now, lease_until, worker))
+            return self._claim(cur, ref, now, limit, worker, lease_until)
+
+    def _claim(
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        now: float,
+        limit: int,
+        worker: str,
+        lease_until: float,
+    ) -> list[Claim]:
+        rows = self._claim_rows(
+            cur, self._service_id(cur, ref), now, limit, (now, lease_until, worker)
+        )
         claims = [row_to_claim(row) for row in rows]
         claims.sort(key=lambda c: c.job.id)
         return claims
@@ -331,27 +356,52 @@ class SqlStore(ABC):
     def finish(
         self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
     ) -> bool:
+        with self._tx(write=True) as cur:
+            return self._finish(cur, job_id, token, outcome, now, expired_only)
+
+    def finish_and_claim(
+        self,
+        job_id: int,
+        token: str,
+        outcome: Outcome,
+        now: float,
+        ref: ServiceRef,
+        worker: str,
+        lease_until: float,
+    ) -> tuple[bool, list[Claim]]:
+        with self._tx(write=True) as cur:
+            finished = self._finish(cur, job_id, token, outcome, now, False)
+            return finished, self._claim(cur, ref, now, 1, worker, lease_until)
+
+    def _finish(
+        self,
+        cur: Cursor,
+        job_id: int,
+        token: str,
+        outcome: Outcome,
+        now: float,
+        expired_only: bool,
+    ) -> bool:
         guard = " AND lease_until < ?" if expired_only else ""
         extra: tuple[float, ...] = (now,) if expired_only else ()
-        with self._tx(write=True) as cur:
-            cur.execute(
-                "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN ? ELSE ? END, "
-                "result = ?, error = ?, traceback = ?, next_call = ?, ended = ?, "
-                "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ?" + guard,
-                (
-                    str(Status.CANCELLED),
-                    str(outcome.status),
-                    outcome.result_json,
-                    outcome.error,
-                    outcome.traceback,
-                    outcome.next_call,
-                    now,
-                    job_id,
-                    token,
-                    *extra,
-                ),
-            )
-            return cur.rowcount == 1
+        cur.execute(
+            "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN ? ELSE ? END, "
+            "result = ?, error = ?, traceback = ?, next_call = ?, ended = ?, "
+            "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ?" + guard,
+            (
+                str(Status.CANCELLED),
+                str(outcome.status),
+                outcome.result_json,
+                outcome.error,
+                outcome.traceback,
+                outcome.next_call,
+                now,
+                job_id,
+                token,
+                *extra,
+            ),
+        )
+        return cur.rowcount == 1
 
     def release(self, job_id: int, token: str) -> bool:
         with self._tx(write=True) as cur:
@@ -362,20 +412,21 @@ class SqlStore(ABC):
             )
             return cur.rowcount == 1
 
-    def renew_leases(self, tokens: Sequence[str], lease_until: float) -> int:
-        if not tokens:
+    def renew_leases(
+        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
+    ) -> int:
+        if not jobs and not runs:
             return 0
-        marks = placeholders(len(tokens))
+        renewed = 0
         with self._tx(write=True) as cur:
-            cur.execute(
-                f"UPDATE jobs SET lease_until = ? WHERE claim IN ({marks})", (lease_until, *tokens)
-            )
-            renewed = cur.rowcount
-            cur.execute(
-                f"UPDATE cron_runs SET lease_until = ? WHERE claim IN ({marks})",
-                (lease_until, *tokens),
-            )
-            return renewed + cur.rowcount
+            for table, claims in (("jobs", jobs), ("cron_runs", runs)):
+                for row_id, token in claims:
+                    cur.execute(
+                        f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
+                        (lease_until, row_id, token),
+                    )
+                    renewed += cur.rowcount
+        return renewed
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
         with self._tx(write=False) as cur:

@@ -15,12 +15,19 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.store.migrate import load_migrations
-from remotetask.store.sql import JOB_COLUMNS, JOB_FROM, Cursor, SqlStore, placeholders
+from remotetask.store.sql import (
+    INSERT_JOB,
+    JOB_COLUMNS,
+    JOB_FROM,
+    Cursor,
+    SqlStore,
+    placeholders,
+)
 
 BUSY_TIMEOUT_S = 30.0
 _NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
@@ -107,7 +114,16 @@ class SQLiteStore(SqlStore):
             if lock_needed:
                 self._write_lock.release()
 
-    # -- the dialect's claim ----------------------------------------------------------
+    # -- what this dialect does its own way ------------------------------------------
+
+    def _insert_rows(self, cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """One executemany for a batch: ids are consecutive, since we hold the write lock."""
+        if len(rows) == 1:
+            return super()._insert_rows(cur, rows)
+        cast(sqlite3.Cursor, cur).executemany(INSERT_JOB, rows)
+        cur.execute("SELECT last_insert_rowid()")
+        last = int(cur.fetchone()[0])
+        return list(range(last - len(rows) + 1, last + 1))
 
     def _claim_rows(
         self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]

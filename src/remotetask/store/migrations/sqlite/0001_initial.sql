@@ -30,10 +30,9 @@ CREATE TABLE jobs (
     idempotency_key TEXT
 );
 
--- Claiming scans only waiting jobs, oldest first.
-CREATE INDEX jobs_waiting ON jobs (service_id, id) WHERE status IN ('queued', 'delayed');
+-- One index serves claims (oldest waiting first), status counts, filtered lists and
+-- lease recovery; every extra index costs each status change another page write.
 CREATE INDEX jobs_service_status ON jobs (service_id, status, id);
-CREATE UNIQUE INDEX jobs_claim ON jobs (claim) WHERE claim IS NOT NULL;
 CREATE UNIQUE INDEX jobs_idempotency ON jobs (service_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
@@ -50,7 +49,6 @@ CREATE TABLE cron_runs (
     lease_until REAL,
     UNIQUE (job_id, scheduled_for)
 );
-CREATE UNIQUE INDEX cron_runs_claim ON cron_runs (claim) WHERE claim IS NOT NULL;
 
 -- API tokens: only a hash of the secret is kept.
 CREATE TABLE tokens (
