@@ -170,15 +170,14 @@ class TaskService:
 
     def clean(self, statuses: Iterable[Status | str] = FINISHED) -> int:
         """Remove finished jobs with these statuses; return how many were removed."""
-        wanted: set[Status] = set()
-        for value in statuses:
-            status = Status(value) if value in Status._value2member_map_ else None
-            if status not in FINISHED:
-                raise InvalidStatusError(
-                    f"clean removes only {', '.join(sorted(FINISHED))} jobs, not {value!r}"
-                )
-            wanted.add(status)
-        return self.store.delete_jobs(self.ref, frozenset(wanted))
+        wanted = frozenset(str(value) for value in statuses)
+        refused = wanted - FINISHED
+        if refused:
+            raise InvalidStatusError(
+                f"clean removes only {', '.join(sorted(FINISHED))} jobs, "
+                f"not {', '.join(sorted(refused))}"
+            )
+        return self.store.delete_jobs(self.ref, frozenset(Status(value) for value in wanted))
 
     def _new_job(
         self,
