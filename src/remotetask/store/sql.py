@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ from remotetask.errors import UnknownServiceError
 from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, CronRun, Job, Status
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
-from remotetask.store.base import Claim, JobQuery, NewJob, Outcome
+from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, WorkerInfo
 
 NEVER = 253402300799.0
 """Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
@@ -146,18 +146,13 @@ class SqlStore(ABC):
         with self._tx(write=True) as cur:
             sid = self._service_id(cur, ref)
             for job in jobs:
-                if job.idempotency_key is not None:
-                    cur.execute(
-                        "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
-                        (sid, job.idempotency_key),
-                    )
-                    found = cur.fetchone()
-                    if found is not None:
-                        ids.append(int(found[0]))
-                        continue
+                # ON CONFLICT, not a look-up first: two concurrent adds with one key
+                # must both get the first id, also where writers do not serialise.
                 cur.execute(
                     "INSERT INTO jobs (service_id, task, input, status, schedule, created, "
-                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    "idempotency_key) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (service_id, idempotency_key) WHERE idempotency_key IS NOT NULL "
+                    "DO NOTHING RETURNING id",
                     (
                         sid,
                         job.task,
@@ -168,8 +163,22 @@ class SqlStore(ABC):
                         job.idempotency_key,
                     ),
                 )
-                ids.append(int(cur.fetchone()[0]))
+                row = cur.fetchone()
+                if row is None:
+                    cur.execute(
+                        "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+                        (sid, job.idempotency_key),
+                    )
+                    row = cur.fetchone()
+                ids.append(int(row[0]))
+            self._after_insert(cur, ref)
         return ids
+
+    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:  # noqa: B027 (optional hook)
+        """Hook run in the inserting transaction (PostgreSQL sends its wake-up NOTIFY here)."""
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:  # noqa: B027 (optional hook)
+        """Wake-up notifications for jobs added by other processes; none without a backend hook."""
 
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
         with self._tx(write=False) as cur:
@@ -494,6 +503,70 @@ class SqlStore(ABC):
                 (job_id, sid, limit),
             )
             return [row_to_run(row) for row in cur.fetchall()]
+
+    # -- retention --------------------------------------------------------------------
+
+    def prune(self, ref: ServiceRef, status: Status, older_than: float, batch: int) -> int:
+        if status not in FINISHED:
+            raise ValueError(f"only finished jobs are pruned, not {status!r}")
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT id FROM jobs WHERE service_id = ? AND status = ? AND ended < ? "
+                "ORDER BY id LIMIT ?",
+                (sid, str(status), older_than, batch),
+            )
+            ids = [int(row[0]) for row in cur.fetchall()]
+            if not ids:
+                return 0
+            marks = placeholders(len(ids))
+            cur.execute(f"DELETE FROM cron_runs WHERE job_id IN ({marks})", ids)
+            cur.execute(
+                f"DELETE FROM jobs WHERE id IN ({marks}) AND status = ?", (*ids, str(status))
+            )
+            return cur.rowcount
+
+    # -- workers ----------------------------------------------------------------------
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "INSERT INTO workers (name, host, pid, services, started, last_heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host, "
+                "pid = excluded.pid, services = excluded.services, started = excluded.started, "
+                "last_heartbeat = excluded.last_heartbeat",
+                (
+                    worker.name,
+                    worker.host,
+                    worker.pid,
+                    jsonvalue.dumps(list(worker.services)),
+                    worker.started,
+                    worker.last_heartbeat,
+                ),
+            )
+
+    def heartbeat_worker(self, name: str, now: float) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute("UPDATE workers SET last_heartbeat = ? WHERE name = ?", (now, name))
+            return cur.rowcount == 1
+
+    def remove_worker(self, name: str) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute("DELETE FROM workers WHERE name = ?", (name,))
+            return cur.rowcount == 1
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT name, host, pid, services, started, last_heartbeat FROM workers "
+                "ORDER BY name"
+            )
+            return [
+                WorkerInfo(
+                    name, host, int(pid), tuple(jsonvalue.loads(services)), float(s), float(hb)
+                )
+                for name, host, pid, services, s, hb in cur.fetchall()
+            ]
 
 
 class _Rollback(Exception):
