@@ -19,7 +19,7 @@ from typing import Any
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
-from remotetask.store.migrate import load_migrations
+from remotetask.store.migrate import check_schema, load_migrations, newer_schema_error
 from remotetask.store.sql import JOB_COLUMNS, JOB_FROM, Cursor, SqlStore, placeholders
 
 BUSY_TIMEOUT_S = 30.0
@@ -148,7 +148,7 @@ class SQLiteStore(SqlStore):
         with self._tx(write=True) as cur:
             current = _schema_version(cur, self.path)
             if current > len(migrations):
-                raise _newer(self.path, current, len(migrations))
+                raise newer_schema_error(str(self.path), current, len(migrations))
             if current == 0:
                 cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
                 cur.execute("INSERT INTO schema_version (version) VALUES (0)")
@@ -164,16 +164,7 @@ class SQLiteStore(SqlStore):
 
     def _check_schema(self, auto_migrate: bool) -> None:
         latest = len(load_migrations(self.dialect))
-        current = self.schema_version()
-        if current > latest:
-            raise _newer(self.path, current, latest)
-        if current < latest:
-            if not auto_migrate:
-                raise SchemaError(
-                    f"database {self.path} has schema version {current}, this remotetask needs "
-                    f"{latest}: run `remotetask migrate`"
-                )
-            self.migrate()
+        check_schema(str(self.path), self.schema_version(), latest, auto_migrate, self.migrate)
 
 
 def _schema_version(cur: Cursor, path: str | None) -> int:
@@ -188,13 +179,6 @@ def _schema_version(cur: Cursor, path: str | None) -> int:
     if row is None:
         raise SchemaError(f"{path}: the schema_version table is empty; the database is damaged")
     return int(row[0])
-
-
-def _newer(path: str | None, current: int, latest: int) -> SchemaError:
-    return SchemaError(
-        f"database {path} has schema version {current}, newer than this remotetask "
-        f"knows ({latest}); upgrade remotetask instead"
-    )
 
 
 def _begin_immediate(cur: Cursor) -> None:
