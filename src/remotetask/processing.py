@@ -16,7 +16,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, time_out
 from remotetask.runner import retry_or_fail, run_claim, run_cron
+from remotetask.store.base import Claim
 
 if TYPE_CHECKING:
     from remotetask.service import TaskService
@@ -70,12 +72,16 @@ class Processor:
         )
         self._last_renewal = 0.0
         self._last_recovery = 0.0
+        self._last_prune = 0.0
+        self._deadlines: dict[str, tuple[float, float, Claim]] = {}
+        """Running claims whose task has a timeout: token -> (deadline, timeout, claim)."""
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
+        self.service.app.processing_started(self.service)
         self._thread.start()
 
     def stop(self, grace: float) -> None:
@@ -105,6 +111,10 @@ class Processor:
         service, store = self.service, self.service.store
         now = service.clock.now()
         self._keep_leases(now)
+        self._enforce_timeouts(now)
+        if now - self._last_prune >= PRUNE_EVERY_S:
+            prune_finished(service, now)
+            self._last_prune = now
         service.schedule_pending(now)
         free = self.kind.max_threads - self._busy()
         if free <= 0:
@@ -122,6 +132,10 @@ class Processor:
                 service.ref, now, free - dispatched, service.app.worker_name, lease_until
             )
             for claim in claims:
+                task = service.app.tasks.get(claim.job.task)
+                if task is not None and task.timeout is not None:
+                    with self._running_lock:
+                        self._deadlines[claim.token] = (now + task.timeout, task.timeout, claim)
                 self._submit(claim.token, claim.job.id, run_claim, service, claim, now)
             dispatched += len(claims)
         return dispatched > 0 and self._busy() < self.kind.max_threads
@@ -136,6 +150,7 @@ class Processor:
     def _done(self, token: str) -> None:
         with self._running_lock:
             self._running.pop(token, None)
+            self._deadlines.pop(token, None)
         self.service.wakeup.set()
 
     def _busy(self) -> int:
@@ -160,10 +175,20 @@ class Processor:
             with self._running_lock:
                 tokens = list(self._running)
             self.service.store.renew_leases(tokens, now + self._lease)
+            heartbeat(self.service.app, self.service.app.processing_refs(), now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
             recover_expired(self.service, now)
             self._last_recovery = now
+
+    def _enforce_timeouts(self, now: float) -> None:
+        """Fail or retry runs past their task's timeout (their threads run on, unheard)."""
+        with self._running_lock:
+            overdue = [(t, entry) for t, entry in self._deadlines.items() if entry[0] <= now]
+        for token, (_, timeout, claim) in overdue:
+            time_out(self.service, claim, timeout, now)
+            with self._running_lock:
+                self._deadlines.pop(token, None)
 
     def _drain(self) -> None:
         """After a stop: let running jobs finish within the grace period, then give them back."""
