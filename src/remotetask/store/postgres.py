@@ -92,7 +92,6 @@ class PostgresStore(SqlStore):
             max_size=max_connections,
             kwargs={"autocommit": True},
             configure=_configure,
-            check=psycopg_pool.ConnectionPool.check_connection,
             timeout=POOL_TIMEOUT_S,
             reconnect_timeout=POOL_TIMEOUT_S,
             name="remotetask",
@@ -135,26 +134,20 @@ class PostgresStore(SqlStore):
     def _claim_rows(
         self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
     ) -> list[Any]:
+        # Statuses are literals, not parameters: a prepared (generic) plan can then
+        # prove the jobs_waiting partial index applies and never scans finished jobs.
         cur.execute(
-            "WITH c AS (SELECT id FROM jobs WHERE service_id = ? AND status IN (?, ?) "
-            "AND ((status = ? AND (next_call IS NULL OR next_call <= ?)) "
-            "OR (status = ? AND next_call <= ?)) ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
-            "UPDATE jobs j SET status = ?, attempts = j.attempts + 1, started = ?, ended = NULL, "
-            "lease_until = ?, worker = ?, claim = replace(gen_random_uuid()::text, '-', ''), "
+            "WITH c AS (SELECT id FROM jobs WHERE service_id = ? "
+            f"AND status IN ('{QUEUED}', '{DELAYED}') "
+            f"AND ((status = '{QUEUED}' AND (next_call IS NULL OR next_call <= ?)) "
+            f"OR (status = '{DELAYED}' AND next_call <= ?)) "
+            "ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            f"UPDATE jobs j SET status = '{PROCESSING}', attempts = j.attempts + 1, "
+            "started = ?, ended = NULL, lease_until = ?, worker = ?, "
+            "claim = replace(gen_random_uuid()::text, '-', ''), "
             "cancel_requested = 0, progress = NULL, progress_message = NULL "
             f"FROM c, services s WHERE j.id = c.id AND s.id = j.service_id RETURNING {JOB_COLUMNS}",
-            (
-                service_id,
-                str(QUEUED),
-                str(DELAYED),
-                str(QUEUED),
-                now,
-                str(DELAYED),
-                now,
-                limit,
-                str(PROCESSING),
-                *params,
-            ),
+            (service_id, now, now, limit, *params),
         )
         return cur.fetchall()
 
