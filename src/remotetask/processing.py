@@ -159,6 +159,8 @@ class Processor:
 
     def _idle_timeout(self) -> float:
         timeout = min(self._wait_time, self._lease / 3)
+        if self._busy() >= self.kind.max_threads:
+            return timeout  # nothing can start before a slot frees, and that wakes us
         try:
             due = self.service.store.next_due(self.service.ref)
         except Exception:

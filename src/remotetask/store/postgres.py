@@ -119,10 +119,14 @@ class PostgresStore(SqlStore):
         self._pool.close()
 
     @contextmanager
-    def _tx(self, write: bool) -> Iterator[Cursor]:
-        """One short transaction (reads run in autocommit: one statement, one snapshot each)."""
+    def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
+        """One short transaction.
+
+        Reads, and writes made of a single statement, run in autocommit: each statement
+        is atomic with its own snapshot, and BEGIN/COMMIT would add two round trips.
+        """
         with _store_errors(self._where), self._pool.connection() as conn:
-            if write:
+            if write and not single:
                 with conn.transaction(), conn.cursor() as cur:
                     yield PgCursor(cur)
             else:
@@ -134,6 +138,13 @@ class PostgresStore(SqlStore):
     def _claim_rows(
         self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
     ) -> list[Any]:
+        """One statement (it runs without BEGIN/COMMIT, see ``single``).
+
+        The claim does not wait for its WAL flush (``synchronous_commit`` off for this
+        statement): if the server crashes before the flush, the job is simply still
+        queued and runs again, which at-least-once allows, and the run's completion,
+        which does wait, flushes the claim with it.
+        """
         # Statuses are literals, not parameters: a prepared (generic) plan can then
         # prove the jobs_waiting partial index applies and never scans finished jobs.
         cur.execute(
@@ -146,7 +157,8 @@ class PostgresStore(SqlStore):
             "started = ?, ended = NULL, lease_until = ?, worker = ?, "
             "claim = replace(gen_random_uuid()::text, '-', ''), "
             "cancel_requested = 0, progress = NULL, progress_message = NULL "
-            f"FROM c, services s WHERE j.id = c.id AND s.id = j.service_id RETURNING {JOB_COLUMNS}",
+            "FROM c, services s, (SELECT set_config('synchronous_commit', 'off', true)) AS a "
+            f"WHERE j.id = c.id AND s.id = j.service_id RETURNING {JOB_COLUMNS}",
             (service_id, now, now, limit, *params),
         )
         return cur.fetchall()

@@ -82,7 +82,7 @@ class SQLiteStore(SqlStore):
             self._connections.clear()
 
     @contextmanager
-    def _tx(self, write: bool) -> Iterator[Cursor]:
+    def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
         conn = self._connection()
         # Reads of a file database need no lock (WAL readers never block);
         # the one in-memory connection is shared, so everything takes the lock.
