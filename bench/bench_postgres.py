@@ -179,15 +179,23 @@ def write_section(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
-    parser.add_argument("--jobs", type=int, default=10_000)
+    parser.add_argument("--jobs", type=int, default=5_000)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     base = args.url
     with fresh_schema(base) as url:
         enqueue = bench_enqueue(url, 2000, args.jobs)
-    drain1 = bench_drain(base, args.jobs, 1, args.threads)
+    # The machine's fsync time varies between runs: measure the worker and the raw loop
+    # in alternation and compare them round by round, reporting medians.
+    rounds = [
+        (bench_raw(base, args.jobs, 1), bench_drain(base, args.jobs, 1, args.threads))
+        for _ in range(args.rounds)
+    ]
+    raw1 = statistics.median(r for r, _ in rounds)
+    drain1 = statistics.median(d for _, d in rounds)
+    ratio1 = statistics.median(d / r for r, d in rounds)
     drain2 = bench_drain(base, args.jobs, 2, args.threads)
-    raw1 = bench_raw(base, args.jobs, 1)
     raw100 = bench_raw(base, args.jobs, 100)
     p50, p99 = bench_latency(base, 300)
     with psycopg.connect(base) as conn:
@@ -199,13 +207,14 @@ def main() -> None:
 Measured by `.venv/bin/python bench/bench_postgres.py` on {platform.node()}
 ({os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {version},
 server on the same machine over TCP 127.0.0.1). {args.jobs} jobs of a task that does nothing;
+the one-process drain and the raw loop are medians of {args.rounds} alternating rounds;
 workers are `remotetask worker --threads {args.threads}` processes.
 
 | measure | result | vs raw one-per-transaction loop |
 |---|---|---|
 | enqueue, one `add` per transaction | {enqueue["enqueue_single"]:,.0f} jobs/s | |
 | enqueue, `add_many` of 1,000 | {enqueue["enqueue_bulk"]:,.0f} jobs/s | |
-| drain, 1 worker process | {drain1:,.0f} jobs/s | {drain1 / raw1:.0%} |
+| drain, 1 worker process | {drain1:,.0f} jobs/s | {ratio1:.0%} |
 | drain, 2 worker processes | {drain2:,.0f} jobs/s | {drain2 / raw1:.0%} |
 | raw SQL `SKIP LOCKED` loop, 1 job per transaction | {raw1:,.0f} jobs/s | 100% |
 | raw SQL `SKIP LOCKED` loop, 100 jobs per transaction | {raw100:,.0f} jobs/s | {batched:.0%} |
@@ -213,6 +222,20 @@ workers are `remotetask worker --threads {args.threads}` processes.
 
 Targets: drain with one process at least 50 % of the raw one-per-transaction loop,
 add-to-start p50 at most 2 ms and p99 at most 5 ms.
+
+What bounds the drain: per job the worker makes about five round trips (the claim and
+the completion, each one statement without BEGIN/COMMIT, and per processing pass the
+reads for due cron jobs and unscheduled ones) and runs Python for each, under the GIL,
+across the processing thread and the job threads; the worker process keeps about 70 %
+of a core busy while PostgreSQL takes the other one. The raw loop runs two statements per
+job from one thread. The completion's commit waits for the WAL flush (a completed job
+must stay completed); the claim's does not (`synchronous_commit` off for that statement:
+a claim lost in a server crash leaves the job queued, which at-least-once allows). The
+raw loop's own rate varies by a third between runs on this shared VM, hence the
+alternating rounds. Batching (the raw loop at 100 jobs per transaction) is what moves
+far past one job per transaction; the processor already claims one job per free worker
+slot in one statement. Add-to-start latency is the add's commit, the NOTIFY delivered at
+commit, and the worker's wake-up; its p99 follows the machine's fsync latency.
 """
     write_section(text)
     print(text)
