@@ -7,12 +7,14 @@ a job behaves the same however it is run.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from remotetask import jsonvalue
 from remotetask.context import JobContext
-from remotetask.errors import InvalidInputError, TaskError
+from remotetask.errors import InvalidInputError, StoreError, TaskError
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job
 from remotetask.store.base import Claim, Outcome
 
@@ -26,7 +28,9 @@ def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
     """Run a claimed job and store how it ended (refused if the claim was superseded)."""
     outcome = _execute(service, claim.job, claim.token, retries=True, now=now)
     finished_at = max(now, service.clock.now())
-    if not service.store.finish(claim.job.id, claim.token, outcome, finished_at):
+    store, lease = service.store, service.app.settings.lease_seconds
+    stored = _persist(lambda: store.finish(claim.job.id, claim.token, outcome, finished_at), lease)
+    if not stored:
         log.warning(
             "job %s of %s: its claim was taken back while it ran; result discarded",
             claim.job.id,
@@ -38,8 +42,31 @@ def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
 def run_cron(service: TaskService, job: Job, run: CronRun, token: str, now: float) -> Outcome:
     """Run one firing of a cron job; a failure is recorded on the run and retried next time."""
     outcome = _execute(service, job, token, retries=False, now=now)
-    service.store.finish_cron_run(run.id, token, outcome, max(now, service.clock.now()))
+    ended, store = max(now, service.clock.now()), service.store
+    _persist(
+        lambda: store.finish_cron_run(run.id, token, outcome, ended),
+        service.app.settings.lease_seconds,
+    )
     return outcome
+
+
+def _persist(write: Callable[[], bool], within: float) -> bool:
+    """Retry writing an outcome while the database is unreachable, for up to ``within`` s.
+
+    A result is worth waiting for: giving up means the job runs again after its
+    lease. Retrying is safe because the write is guarded by the claim token.
+    """
+    deadline = time.monotonic() + within
+    delay = 0.05
+    while True:
+        try:
+            return write()
+        except StoreError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("cannot store a job outcome yet (%s); retrying", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def retry_or_fail(service: TaskService, job: Job, error: str, now: float) -> Outcome:
