@@ -190,3 +190,26 @@ def test_subscribe_delivers_the_service_of_inserted_jobs(
     assert listener_app.store._listener.connected.wait(10)  # type: ignore[attr-defined]
     service.add_many("echo", [1, 2])
     wait_until(lambda: got == ["site1@S"])
+
+
+def test_the_listener_reconnects_after_its_connection_is_killed(
+    make_app: Callable[..., App], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    import psycopg
+
+    listener_app, client = make_app(), make_app()
+    client.register("echo", lambda value: value)
+    service = client.add_service("site1@S")
+    got: list[str] = []
+    listener_app.store.subscribe(got.append)
+    listener = listener_app.store._listener  # type: ignore[attr-defined]
+    assert listener.connected.wait(10)
+    killed = listener.backend_pid
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (killed,))
+    wait_until(lambda: listener.reconnects >= 1 and listener.connected.is_set())
+    assert listener.backend_pid != killed
+    service.add("echo", 1)
+    wait_until(lambda: got == ["site1@S"])

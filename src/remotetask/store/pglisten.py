@@ -32,6 +32,9 @@ class Listener:
         self._thread = threading.Thread(target=self._run, name="remotetask-listener", daemon=True)
         self.connected = threading.Event()
         """Set while a LISTEN connection is up (for tests and health checks)."""
+        self.backend_pid: int | None = None
+        """The server process of the current LISTEN connection."""
+        self.reconnects = 0
 
     def add(self, callback: Callable[[str], None]) -> None:
         with self._lock:
@@ -50,12 +53,14 @@ class Listener:
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
+                    self.backend_pid = conn.info.backend_pid
                     self.connected.set()
                     backoff = 0.1
                     self._listen(conn)
             except psycopg.Error as exc:
                 log.debug("listener connection lost (%s); retrying in %.1fs", exc, backoff)
             self.connected.clear()
+            self.reconnects += 1
             self._stop.wait(backoff)
             backoff = min(backoff * 2, MAX_BACKOFF_S)
 
