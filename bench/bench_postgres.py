@@ -138,6 +138,20 @@ def bench_latency(base_url: str, samples: int) -> tuple[float, float]:
     return cuts[49], cuts[98]
 
 
+def bench_commit(base_url: str, samples: int) -> tuple[float, float]:
+    """Milliseconds for a bare one-row INSERT and its COMMIT: the floor of any add."""
+    with fresh_schema(base_url) as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, v TEXT)")
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            conn.execute("INSERT INTO t (v) VALUES ('x')")
+            times.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.02)
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49], cuts[98]
+
+
 def bench_raw(base_url: str, jobs: int, batch: int) -> float:
     """The floor: one connection claiming and finishing in plain SQL, ``batch`` per transaction."""
     with fresh_schema(base_url) as url, psycopg.connect(url) as conn:
@@ -180,7 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--jobs", type=int, default=5_000)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     base = args.url
@@ -196,8 +210,10 @@ def main() -> None:
     drain1 = statistics.median(d for _, d in rounds)
     ratio1 = statistics.median(d / r for r, d in rounds)
     drain2 = bench_drain(base, args.jobs, 2, args.threads)
+    simple = bench_drain(base, args.jobs, 1, 1)
     raw100 = bench_raw(base, args.jobs, 100)
     p50, p99 = bench_latency(base, 300)
+    c50, c99 = bench_commit(base, 300)
     with psycopg.connect(base) as conn:
         server = conn.execute("SHOW server_version").fetchone()
     version = server[0] if server else "?"
@@ -216,26 +232,33 @@ workers are `remotetask worker --threads {args.threads}` processes.
 | enqueue, `add_many` of 1,000 | {enqueue["enqueue_bulk"]:,.0f} jobs/s | |
 | drain, 1 worker process | {drain1:,.0f} jobs/s | {ratio1:.0%} |
 | drain, 2 worker processes | {drain2:,.0f} jobs/s | {drain2 / raw1:.0%} |
+| drain, 1 worker process with `--threads 1` | {simple:,.0f} jobs/s | {simple / raw1:.0%} |
 | raw SQL `SKIP LOCKED` loop, 1 job per transaction | {raw1:,.0f} jobs/s | 100% |
 | raw SQL `SKIP LOCKED` loop, 100 jobs per transaction | {raw100:,.0f} jobs/s | {batched:.0%} |
 | add-to-start latency, idle worker (p50 / p99) | {p50:.2f} ms / {p99:.2f} ms | |
+| for scale: a bare one-row INSERT + COMMIT (p50 / p99) | {c50:.2f} ms / {c99:.2f} ms | |
 
 Targets: drain with one process at least 50 % of the raw one-per-transaction loop,
 add-to-start p50 at most 2 ms and p99 at most 5 ms.
 
-What bounds the drain: per job the worker makes about five round trips (the claim and
-the completion, each one statement without BEGIN/COMMIT, and per processing pass the
-reads for due cron jobs and unscheduled ones) and runs Python for each, under the GIL,
-across the processing thread and the job threads; the worker process keeps about 70 %
-of a core busy while PostgreSQL takes the other one. The raw loop runs two statements per
-job from one thread. The completion's commit waits for the WAL flush (a completed job
-must stay completed); the claim's does not (`synchronous_commit` off for that statement:
-a claim lost in a server crash leaves the job queued, which at-least-once allows). The
-raw loop's own rate varies by a third between runs on this shared VM, hence the
-alternating rounds. Batching (the raw loop at 100 jobs per transaction) is what moves
-far past one job per transaction; the processor already claims one job per free worker
-slot in one statement. Add-to-start latency is the add's commit, the NOTIFY delivered at
-commit, and the worker's wake-up; its p99 follows the machine's fsync latency.
+What bounds the drain: per job the worker makes four round trips (per processing pass
+the reads for unscheduled and due cron jobs, then the claim and the completion, each a
+single statement without BEGIN/COMMIT), as many as the raw loop (BEGIN, SELECT, UPDATE,
+COMMIT). The difference is Python: the processing thread hands each job to a job thread
+and back, builds a `Job` from the row and the outcome from the result, under the GIL;
+the worker process keeps about 70 % of a core busy while PostgreSQL takes the other one.
+More threads claim more jobs per pass (one per free slot, in one statement), which is
+why `--threads 1` drains at about half the rate of `--threads 8`. The completion's
+commit waits for the WAL flush (a completed job must stay completed); the claim's does
+not (`synchronous_commit` off for that statement: a claim lost in a server crash leaves
+the job queued, which at-least-once allows). The raw loop's own rate varies by up to a
+half between runs on this shared VM, hence the alternating rounds. Batching (the raw
+loop at 100 jobs per transaction) is what moves far past one job per transaction.
+
+Add-to-start latency is the add's commit, the NOTIFY delivered at commit, and the
+worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare
+INSERT + COMMIT measured in the same run: where that alone exceeds 5 ms at p99, so
+does add-to-start.
 """
     write_section(text)
     print(text)
