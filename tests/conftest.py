@@ -20,12 +20,25 @@ POSTGRES_URL = os.environ.get("REMOTETASK_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite-file", "sqlite-memory", "postgresql"]
 
 
-def _postgres_url() -> str:
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_postgres_schemas() -> None:
+    """Drop test schemas that killed runs left behind (never those of a live run)."""
+    if POSTGRES_URL:
+        from tests.pg import sweep_stale_schemas
+
+        sweep_stale_schemas(POSTGRES_URL)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A URL of an empty PostgreSQL schema, dropped after the test."""
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL tests need REMOTETASK_TEST_POSTGRES_URL")
-    from tests.pg import fresh_schema_url
+    from tests.pg import drop_schema, fresh_schema, schema_url
 
-    return fresh_schema_url(POSTGRES_URL)
+    schema = fresh_schema(POSTGRES_URL)
+    yield schema_url(POSTGRES_URL, schema)
+    drop_schema(POSTGRES_URL, schema)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -35,7 +48,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'jobs.db'}"
     if request.param == "sqlite-memory":
         return "sqlite://"
-    return _postgres_url()
+    url: str = request.getfixturevalue("postgres_url")
+    return url
 
 
 @pytest.fixture

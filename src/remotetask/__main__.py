@@ -1,5 +1,6 @@
-"""``python -m remotetask`` is the ``remotetask`` command."""
+"""``python -m remotetask``: the same command as ``remotetask`` (used to spawn workers)."""
 
 from remotetask.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from remotetask.clock import Clock, SystemClock
-from remotetask.errors import UnknownServiceError
+from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
+from remotetask.jobs import CANCELLED, COMPLETED, ERROR, Status
 from remotetask.processing import ProcessorKind, SimpleProcessor
 from remotetask.refs import ServiceRef
 from remotetask.retry import RetryPolicy
@@ -18,7 +20,16 @@ from remotetask.service import TaskService
 from remotetask.store import Store, open_store
 from remotetask.tasks import Task, TaskRegistry
 
+log = logging.getLogger("remotetask")
+
 F = TypeVar("F", bound=Callable[..., Any])
+
+DAY = 86400.0
+DEFAULT_RETENTION: Mapping[Status, float | None] = {
+    COMPLETED: 7 * DAY,
+    CANCELLED: 7 * DAY,
+    ERROR: 30 * DAY,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +45,12 @@ class Settings:
     """How long a stopping service lets running jobs finish before giving them back."""
     auto_migrate: bool | None = None
     """Upgrade the schema on open: default True for SQLite, False for PostgreSQL."""
+    retention: Mapping[Status, float | None] = field(
+        default_factory=lambda: dict(DEFAULT_RETENTION)
+    )
+    """Seconds finished jobs are kept, per status (None keeps them); pruned once a minute."""
+    prune_batch: int = 1000
+    """Jobs deleted per transaction when pruning."""
 
 
 class App:
@@ -53,6 +70,8 @@ class App:
         self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
         self._store: Store | None = None
         self._services: dict[ServiceRef, TaskService] = {}
+        self._processing: set[ServiceRef] = set()
+        self._subscribed = False
         self._lock = threading.RLock()
 
     def __repr__(self) -> str:
@@ -156,6 +175,45 @@ class App:
             service.stop_processing(grace)
         for service in services:
             service.stop_processing(grace, wait=True)
+        with self._lock:
+            registered, self._processing = bool(self._processing), set()
+        if registered and self._store is not None:
+            try:
+                self._store.remove_worker(self.worker_name)
+            except StoreError as exc:
+                log.warning("could not remove worker %s: %s", self.worker_name, exc)
+
+    # -- processing processes ---------------------------------------------------------
+
+    def processing_started(self, service: TaskService) -> None:
+        """Called as a service starts processing: record the worker and listen for wake-ups."""
+        from remotetask.maintenance import register_worker
+
+        with self._lock:
+            self._processing.add(service.ref)
+            subscribe, self._subscribed = not self._subscribed, True
+        if subscribe:
+            self.store.subscribe(self._wake)
+        try:
+            register_worker(self, self.processing_refs(), self.clock.now())
+        except StoreError as exc:
+            log.warning("could not record worker %s yet: %s", self.worker_name, exc)
+
+    def processing_refs(self) -> list[str]:
+        """The services this process is processing, as reference strings."""
+        with self._lock:
+            return sorted(str(ref) for ref in self._processing)
+
+    def _wake(self, ref_text: str) -> None:
+        """A wake-up notification: jobs were added to that service somewhere."""
+        try:
+            ref = ServiceRef.parse(ref_text)
+        except InvalidReferenceError:
+            return
+        with self._lock:
+            service = self._services.get(ref)
+        if service is not None:
+            service.wakeup.set()
 
     def close(self) -> None:
         """Stop processing and close the store."""
@@ -164,3 +222,4 @@ class App:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+            self._subscribed = False

@@ -8,6 +8,7 @@ variable (flags win). Errors are one line on stderr and a non-zero exit:
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -81,6 +82,12 @@ def migrate(ctx: click.Context, database: str | None) -> None:
 @click.option("--autostart", help="Services to process, e.g. 'site1@*,@Root' (default: '*@*').")
 @click.option("--threads", type=click.IntRange(min=1), help="Worker threads per service.")
 @click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    default=1,
+    help="Worker processes to run under this one (each with --threads threads).",
+)
+@click.option(
     "--grace",
     "shutdown_grace",
     type=click.FloatRange(min=0),
@@ -95,9 +102,14 @@ def worker(
     services: tuple[str, ...],
     autostart: str | None,
     threads: int | None,
+    processes: int,
     shutdown_grace: float | None,
 ) -> None:
     """Process jobs of the autostart services until SIGTERM or Ctrl-C."""
+    if processes > 1:
+        from remotetask.supervisor import supervise
+
+        sys.exit(supervise(processes, sys.argv[1:]))
     with _friendly_errors():
         config = _config(
             ctx,
@@ -116,6 +128,17 @@ def worker(
         click.echo(f"processing {', '.join(str(s.ref) for s in started)}; Ctrl-C to stop", err=True)
         _wait_for_signal(lambda: app.stop(config.shutdown_grace))
         app.close()
+    _exit_despite_running_tasks()
+
+
+def _exit_despite_running_tasks() -> None:
+    """Exit now even if a task given back at shutdown still runs (threads cannot be killed)."""
+    if any(t.name.startswith("remotetask-worker") for t in threading.enumerate()):
+        log.warning("exiting with tasks still running; their jobs were given back")
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def _wait_for_signal(on_stop: Callable[[], None]) -> None:

@@ -16,11 +16,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, time_out
 from remotetask.runner import (
     finish_time,
     outcome_of,
     retry_or_fail,
     run_cron,
+    store_outcome,
     warn_superseded,
 )
 from remotetask.store.base import Claim
@@ -91,12 +93,16 @@ class Processor:
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
         self._next_due: float | None = None
+        self._last_prune = 0.0
+        self._deadlines: dict[str, tuple[float, float, Claim]] = {}
+        """Running claims whose task has a timeout: token -> (deadline, timeout, claim)."""
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
+        self.service.app.processing_started(self.service)
         self._thread.start()
 
     def stop(self, grace: float) -> None:
@@ -127,6 +133,10 @@ class Processor:
         service = self.service
         now = service.clock.now()
         self._keep_leases(now)
+        self._enforce_timeouts(now)
+        if now - self._last_prune >= PRUNE_EVERY_S:
+            prune_finished(service, now)
+            self._last_prune = now
         free = self.kind.max_threads - self._busy()
         if free <= 0:
             return False
@@ -186,11 +196,12 @@ class Processor:
         """
         service, store = self.service, self.service.store
         while True:
+            self._watch_timeout(claim, now)
             with self._tracking(claim.token, _Running(claim.job.id, None)):
                 outcome = outcome_of(service, claim, now)
                 ended = finish_time(service, now)
                 if self._stop.is_set():
-                    if not store.finish(claim.job.id, claim.token, outcome, ended):
+                    if not store_outcome(service, claim, outcome, ended):
                         warn_superseded(service, claim.job)
                     return
                 try:
@@ -204,7 +215,11 @@ class Processor:
                         ended + self._lease,
                     )
                 except Exception:
-                    log.exception("storing job %s of %s failed", claim.job.id, service.ref)
+                    log.exception(
+                        "storing job %s of %s failed; retrying", claim.job.id, service.ref
+                    )
+                    if not store_outcome(service, claim, outcome, ended):
+                        warn_superseded(service, claim.job)
                     return
             if not finished:
                 warn_superseded(service, claim.job)
@@ -226,6 +241,14 @@ class Processor:
         finally:
             with self._running_lock:
                 self._running.pop(token, None)
+                self._deadlines.pop(token, None)
+
+    def _watch_timeout(self, claim: Claim, now: float) -> None:
+        """Note the deadline of a claim whose task has a timeout."""
+        task = self.service.app.tasks.get(claim.job.task)
+        if task is not None and task.timeout is not None:
+            with self._running_lock:
+                self._deadlines[claim.token] = (now + task.timeout, task.timeout, claim)
 
     def _idle_timeout(self) -> float:
         now = self.service.clock.now()
@@ -245,10 +268,20 @@ class Processor:
         """Renew our running jobs' leases, and give back jobs whose workers vanished."""
         if now - self._last_renewal >= self._lease / 3:
             self.service.store.renew_leases(*self._claims(), now + self._lease)
+            heartbeat(self.service.app, self.service.app.processing_refs(), now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
             recover_expired(self.service, now)
             self._last_recovery = now
+
+    def _enforce_timeouts(self, now: float) -> None:
+        """Fail or retry runs past their task's timeout (their threads run on, unheard)."""
+        with self._running_lock:
+            overdue = [(t, entry) for t, entry in self._deadlines.items() if entry[0] <= now]
+        for token, (_, timeout, claim) in overdue:
+            time_out(self.service, claim, timeout, now)
+            with self._running_lock:
+                self._deadlines.pop(token, None)
 
     def _drain(self) -> None:
         """After a stop: let running jobs finish within the grace period, then give them back."""

@@ -7,12 +7,14 @@ a job behaves the same however it is run.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from remotetask import jsonvalue
 from remotetask.context import JobContext
-from remotetask.errors import InvalidInputError, TaskError
+from remotetask.errors import InvalidInputError, StoreError, TaskError
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job
 from remotetask.store.base import Claim, Outcome
 
@@ -25,10 +27,19 @@ log = logging.getLogger("remotetask")
 def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
     """Run a claimed job and store how it ended (refused if the claim was superseded)."""
     outcome = outcome_of(service, claim, now)
-    finished = service.store.finish(claim.job.id, claim.token, outcome, finish_time(service, now))
+    finished = store_outcome(service, claim, outcome, finish_time(service, now))
     if not finished:
         warn_superseded(service, claim.job)
     return outcome
+
+
+def store_outcome(service: TaskService, claim: Claim, outcome: Outcome, ended: float) -> bool:
+    """Store a run's outcome, waiting out a database outage for up to one lease."""
+    store = service.store
+    return _persist(
+        lambda: store.finish(claim.job.id, claim.token, outcome, ended),
+        service.app.settings.lease_seconds,
+    )
 
 
 def outcome_of(service: TaskService, claim: Claim, now: float) -> Outcome:
@@ -55,8 +66,31 @@ def warn_superseded(service: TaskService, job: Job) -> None:
 def run_cron(service: TaskService, job: Job, run: CronRun, token: str, now: float) -> Outcome:
     """Run one firing of a cron job; a failure is recorded on the run and retried next time."""
     outcome = _execute(service, job, token, retries=False, now=now)
-    service.store.finish_cron_run(run.id, token, outcome, finish_time(service, now))
+    ended, store = finish_time(service, now), service.store
+    _persist(
+        lambda: store.finish_cron_run(run.id, token, outcome, ended),
+        service.app.settings.lease_seconds,
+    )
     return outcome
+
+
+def _persist(write: Callable[[], bool], within: float) -> bool:
+    """Retry writing an outcome while the database is unreachable, for up to ``within`` s.
+
+    A result is worth waiting for: giving up means the job runs again after its
+    lease. Retrying is safe because the write is guarded by the claim token.
+    """
+    deadline = time.monotonic() + within
+    delay = 0.05
+    while True:
+        try:
+            return write()
+        except StoreError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("cannot store a job outcome yet (%s); retrying", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
 
 
 def retry_or_fail(service: TaskService, job: Job, error: str, now: float) -> Outcome:

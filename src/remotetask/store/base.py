@@ -8,7 +8,7 @@ which only succeeds for the claim that is still current.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -59,6 +59,18 @@ class Claim:
 
     job: Job
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """A live worker process as recorded in the store, with its latest heartbeat."""
+
+    name: str
+    host: str
+    pid: int
+    services: tuple[str, ...]
+    started: float
+    last_heartbeat: float
 
 
 class Store(Protocol):
@@ -214,3 +226,27 @@ class Store(Protocol):
 
     def next_due(self, ref: ServiceRef) -> float | None:
         """The earliest future time at which something of the service becomes due."""
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(service_ref)`` soon after jobs are added anywhere (a hint only).
+
+        Backends without notifications do nothing; callers keep polling either way.
+        """
+
+    def prune(self, ref: ServiceRef, status: Status, older_than: float, batch: int) -> int:
+        """Delete up to ``batch`` jobs with finished ``status`` that ended before ``older_than``.
+
+        One short transaction per call; returns how many were deleted.
+        """
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        """Record a worker process (replacing a stale row of the same name)."""
+
+    def heartbeat_worker(self, name: str, now: float) -> bool:
+        """Stamp the worker's heartbeat; False if its row is gone."""
+
+    def remove_worker(self, name: str) -> bool:
+        """Forget a worker that stopped cleanly."""
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every recorded worker, by name."""

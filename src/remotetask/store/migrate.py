@@ -8,8 +8,11 @@ written by a newer remotetask), an older one is upgraded only when asked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
+
+from remotetask.errors import SchemaError
 
 _FILE = re.compile(r"(\d{4})_[a-z0-9_]+\.sql")
 
@@ -47,3 +50,26 @@ def split_statements(script: str) -> tuple[str, ...]:
         line for line in script.splitlines() if not line.lstrip().startswith("--")
     )
     return tuple(part.strip() for part in without_comments.split(";") if part.strip())
+
+
+def newer_schema_error(where: str, current: int, latest: int) -> SchemaError:
+    """The refusal for a database written by a newer remotetask."""
+    return SchemaError(
+        f"database {where} has schema version {current}, newer than this remotetask "
+        f"knows ({latest}); upgrade remotetask instead"
+    )
+
+
+def check_schema(
+    where: str, current: int, latest: int, auto_migrate: bool, migrate: Callable[[], object]
+) -> None:
+    """Refuse a newer schema; upgrade an older one only when ``auto_migrate`` allows it."""
+    if current > latest:
+        raise newer_schema_error(where, current, latest)
+    if current < latest:
+        if not auto_migrate:
+            raise SchemaError(
+                f"database {where} has schema version {current}, this remotetask needs "
+                f"{latest}: run `remotetask migrate`"
+            )
+        migrate()

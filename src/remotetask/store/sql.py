@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -18,7 +18,7 @@ from remotetask.errors import UnknownServiceError
 from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, CronRun, Job, Status
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
-from remotetask.store.base import Claim, JobQuery, NewJob, Outcome
+from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, WorkerInfo
 
 NEVER = 253402300799.0
 """Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
@@ -105,8 +105,13 @@ class SqlStore(ABC):
         self._service_ids: dict[ServiceRef, int] = {}
 
     @abstractmethod
-    def _tx(self, write: bool) -> AbstractContextManager[Cursor]:
-        """A transaction: ``write`` ones take the write lock before reading."""
+    def _tx(self, write: bool, single: bool = False) -> AbstractContextManager[Cursor]:
+        """A transaction: ``write`` ones take the write lock before reading.
+
+        ``single`` promises that the body writes with one statement (after cached or
+        harmless reads), which is atomic on its own: a server backend may then skip
+        the BEGIN/COMMIT round trips. Used on the hot path (claim, finish).
+        """
 
     @abstractmethod
     def _claim_rows(
@@ -153,18 +158,18 @@ class SqlStore(ABC):
                     (sid, job.task, job.input_json, job.status.value, job.schedule_json, now, None)
                     for job in jobs
                 ]
-                return self._insert_rows(cur, rows)
-            return [self._insert_once(cur, sid, job, now) for job in jobs]
+                ids = self._insert_rows(cur, rows)
+            else:
+                ids = [self._insert_once(cur, sid, job, now) for job in jobs]
+            self._after_insert(cur, ref)
+        return ids
 
     def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> int:
-        """Insert a job unless its idempotency key is taken; either way return its id."""
-        cur.execute(
-            "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
-            (sid, job.idempotency_key),
-        )
-        found = cur.fetchone()
-        if found is not None:
-            return int(found[0])
+        """Insert a job unless its idempotency key is taken; either way return its id.
+
+        ON CONFLICT, not a look-up first: two concurrent adds with one key must both
+        get the first id, also where writers do not serialise (PostgreSQL).
+        """
         row = (
             sid,
             job.task,
@@ -174,7 +179,19 @@ class SqlStore(ABC):
             now,
             job.idempotency_key,
         )
-        return self._insert_rows(cur, [row])[0]
+        cur.execute(
+            INSERT_JOB + " ON CONFLICT (service_id, idempotency_key) "
+            "WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id",
+            row,
+        )
+        found = cur.fetchone()
+        if found is None:
+            cur.execute(
+                "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+                (sid, job.idempotency_key),
+            )
+            found = cur.fetchone()
+        return int(found[0])
 
     def _insert_rows(self, cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> list[int]:
         """Insert job rows (columns of INSERT_JOB) and return their ids in order."""
@@ -183,6 +200,12 @@ class SqlStore(ABC):
             cur.execute(INSERT_JOB + " RETURNING id", row)
             ids.append(int(cur.fetchone()[0]))
         return ids
+
+    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:  # noqa: B027 (optional hook)
+        """Hook run in the inserting transaction (PostgreSQL sends its wake-up NOTIFY here)."""
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:  # noqa: B027 (optional hook)
+        """Wake-up notifications for jobs added by other processes; none without a backend hook."""
 
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
         with self._tx(write=False) as cur:
@@ -334,7 +357,7 @@ class SqlStore(ABC):
     def claim(
         self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
     ) -> list[Claim]:
-        with self._tx(write=True) as cur:
+        with self._tx(write=True, single=True) as cur:
             return self._claim(cur, ref, now, limit, worker, lease_until)
 
     def _claim(
@@ -356,7 +379,7 @@ class SqlStore(ABC):
     def finish(
         self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
     ) -> bool:
-        with self._tx(write=True) as cur:
+        with self._tx(write=True, single=True) as cur:
             return self._finish(cur, job_id, token, outcome, now, expired_only)
 
     def finish_and_claim(
@@ -545,6 +568,70 @@ class SqlStore(ABC):
                 (job_id, sid, limit),
             )
             return [row_to_run(row) for row in cur.fetchall()]
+
+    # -- retention --------------------------------------------------------------------
+
+    def prune(self, ref: ServiceRef, status: Status, older_than: float, batch: int) -> int:
+        if status not in FINISHED:
+            raise ValueError(f"only finished jobs are pruned, not {status!r}")
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT id FROM jobs WHERE service_id = ? AND status = ? AND ended < ? "
+                "ORDER BY id LIMIT ?",
+                (sid, str(status), older_than, batch),
+            )
+            ids = [int(row[0]) for row in cur.fetchall()]
+            if not ids:
+                return 0
+            marks = placeholders(len(ids))
+            cur.execute(f"DELETE FROM cron_runs WHERE job_id IN ({marks})", ids)
+            cur.execute(
+                f"DELETE FROM jobs WHERE id IN ({marks}) AND status = ?", (*ids, str(status))
+            )
+            return cur.rowcount
+
+    # -- workers ----------------------------------------------------------------------
+
+    def register_worker(self, worker: WorkerInfo) -> None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "INSERT INTO workers (name, host, pid, services, started, last_heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET host = excluded.host, "
+                "pid = excluded.pid, services = excluded.services, started = excluded.started, "
+                "last_heartbeat = excluded.last_heartbeat",
+                (
+                    worker.name,
+                    worker.host,
+                    worker.pid,
+                    jsonvalue.dumps(list(worker.services)),
+                    worker.started,
+                    worker.last_heartbeat,
+                ),
+            )
+
+    def heartbeat_worker(self, name: str, now: float) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute("UPDATE workers SET last_heartbeat = ? WHERE name = ?", (now, name))
+            return cur.rowcount == 1
+
+    def remove_worker(self, name: str) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute("DELETE FROM workers WHERE name = ?", (name,))
+            return cur.rowcount == 1
+
+    def workers(self) -> list[WorkerInfo]:
+        with self._tx(write=False) as cur:
+            cur.execute(
+                "SELECT name, host, pid, services, started, last_heartbeat FROM workers "
+                "ORDER BY name"
+            )
+            return [
+                WorkerInfo(
+                    name, host, int(pid), tuple(jsonvalue.loads(services)), float(s), float(hb)
+                )
+                for name, host, pid, services, s, hb in cur.fetchall()
+            ]
 
 
 class _Rollback(Exception):

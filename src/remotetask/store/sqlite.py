@@ -19,7 +19,7 @@ from typing import Any, cast
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
-from remotetask.store.migrate import load_migrations
+from remotetask.store.migrate import check_schema, load_migrations, newer_schema_error
 from remotetask.store.sql import (
     INSERT_JOB,
     JOB_COLUMNS,
@@ -89,7 +89,7 @@ class SQLiteStore(SqlStore):
             self._connections.clear()
 
     @contextmanager
-    def _tx(self, write: bool) -> Iterator[Cursor]:
+    def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
         conn = self._connection()
         # Reads of a file database need no lock (WAL readers never block);
         # the one in-memory connection is shared, so everything takes the lock.
@@ -164,7 +164,7 @@ class SQLiteStore(SqlStore):
         with self._tx(write=True) as cur:
             current = _schema_version(cur, self.path)
             if current > len(migrations):
-                raise _newer(self.path, current, len(migrations))
+                raise newer_schema_error(str(self.path), current, len(migrations))
             cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             cur.execute("SELECT COUNT(*) FROM schema_version")
             if cur.fetchone()[0] == 0:
@@ -181,16 +181,7 @@ class SQLiteStore(SqlStore):
 
     def _check_schema(self, auto_migrate: bool) -> None:
         latest = len(load_migrations(self.dialect))
-        current = self.schema_version()
-        if current > latest:
-            raise _newer(self.path, current, latest)
-        if current < latest:
-            if not auto_migrate:
-                raise SchemaError(
-                    f"database {self.path} has schema version {current}, this remotetask needs "
-                    f"{latest}: run `remotetask migrate`"
-                )
-            self.migrate()
+        check_schema(str(self.path), self.schema_version(), latest, auto_migrate, self.migrate)
 
 
 def _schema_version(cur: Cursor, path: str | None) -> int:
@@ -205,13 +196,6 @@ def _schema_version(cur: Cursor, path: str | None) -> int:
     if row is None:
         raise SchemaError(f"{path}: the schema_version table is empty; the database is damaged")
     return int(row[0])
-
-
-def _newer(path: str | None, current: int, latest: int) -> SchemaError:
-    return SchemaError(
-        f"database {path} has schema version {current}, newer than this remotetask "
-        f"knows ({latest}); upgrade remotetask instead"
-    )
 
 
 def _begin_immediate(cur: Cursor) -> None:

@@ -1,0 +1,268 @@
+"""PostgreSQL benchmark: enqueue, drain, add-to-start latency, next to a raw SKIP LOCKED loop.
+
+    .venv/bin/python bench/bench_postgres.py [--url postgresql://postgres@127.0.0.1:5432/test]
+
+Runs in a fresh schema (dropped at the end) and writes the figures under the
+"PostgreSQL" heading of docs/benchmarks.md, leaving other sections alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg
+
+import remotetask
+from remotetask import App, Settings
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+SERVICE = "bench@Q"
+
+
+@contextmanager
+def fresh_schema(base_url: str) -> Iterator[str]:
+    """A URL on a new schema, dropped afterwards."""
+    schema = f"rt_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in base_url else "?"
+    try:
+        yield f"{base_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with psycopg.connect(base_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def new_app(url: str) -> App:
+    app = App(url, settings=Settings(auto_migrate=True))
+    app.register("noop", lambda _input: None)
+    return app
+
+
+def timed(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def worker(url: str, threads: int) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-m", "remotetask", "worker", "--database", url]
+    command += ["--tasks", "bench_tasks", "--autostart", SERVICE, "--threads", str(threads)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    return subprocess.Popen(command, cwd=BENCH, env=env, stderr=subprocess.DEVNULL)
+
+
+def wait_completed(url: str, total: int, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM jobs WHERE status = 'completed'").fetchone()
+            if row is not None and row[0] >= total:
+                return
+            time.sleep(0.02)
+    raise RuntimeError("drain did not finish")
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(60)
+
+
+def bench_enqueue(url: str, single: int, bulk: int) -> dict[str, float]:
+    app = new_app(url)
+    service = app.add_service(SERVICE)
+    one = timed(lambda: [service.add("noop", {"n": n}) for n in range(single)])
+    many = timed(
+        lambda: [
+            service.add_many("noop", ({"n": n} for n in range(1000))) for _ in range(bulk // 1000)
+        ]
+    )
+    app.close()
+    return {"enqueue_single": single / one, "enqueue_bulk": bulk / many}
+
+
+def bench_drain(base_url: str, jobs: int, processes: int, threads: int) -> float:
+    with fresh_schema(base_url) as url:
+        app = new_app(url)
+        service = app.add_service(SERVICE)
+        for _ in range(jobs // 1000):
+            service.add_many("noop", [None] * 1000)
+        app.close()
+        started = time.perf_counter()
+        workers = [worker(url, threads) for _ in range(processes)]
+        try:
+            wait_completed(url, jobs)
+        finally:
+            stop(workers)
+        return jobs / (time.perf_counter() - started)
+
+
+def bench_latency(base_url: str, samples: int) -> tuple[float, float]:
+    """Milliseconds from ``add`` (created) to the claim (started), one job at a time."""
+    with fresh_schema(base_url) as url:
+        app = new_app(url)
+        service = app.add_service(SERVICE)
+        process = worker(url, 4)
+        try:
+            warm = service.add("noop")
+            while service.status(warm) != remotetask.COMPLETED:
+                time.sleep(0.01)
+            latencies = []
+            for _ in range(samples):
+                job_id = service.add("noop")
+                while (job := service.job(job_id)).status != remotetask.COMPLETED:
+                    time.sleep(0.002)
+                assert job.started is not None
+                latencies.append((job.started - job.created) * 1000)
+                time.sleep(0.02)  # let the worker go idle: measure a wake-up, not a busy loop
+        finally:
+            stop([process])
+            app.close()
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49], cuts[98]
+
+
+def bench_commit(base_url: str, samples: int) -> tuple[float, float]:
+    """Milliseconds for a bare one-row INSERT and its COMMIT: the floor of any add."""
+    with fresh_schema(base_url) as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id BIGSERIAL PRIMARY KEY, v TEXT)")
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            conn.execute("INSERT INTO t (v) VALUES ('x')")
+            times.append((time.perf_counter() - started) * 1000)
+            time.sleep(0.02)
+    cuts = statistics.quantiles(times, n=100)
+    return cuts[49], cuts[98]
+
+
+def bench_raw(base_url: str, jobs: int, batch: int) -> float:
+    """The floor: one connection claiming and finishing in plain SQL, ``batch`` per transaction."""
+    with fresh_schema(base_url) as url, psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE raw_jobs (id BIGSERIAL PRIMARY KEY, status TEXT NOT NULL)")
+        conn.execute("CREATE INDEX raw_waiting ON raw_jobs (id) WHERE status = 'queued'")
+        conn.execute(
+            "INSERT INTO raw_jobs (status) SELECT 'queued' FROM generate_series(1, %s)", (jobs,)
+        )
+        conn.commit()
+        started = time.perf_counter()
+        while True:
+            ids = conn.execute(
+                "SELECT id FROM raw_jobs WHERE status = 'queued' ORDER BY id LIMIT %s "
+                "FOR UPDATE SKIP LOCKED",
+                (batch,),
+            ).fetchall()
+            if not ids:
+                conn.commit()
+                break
+            conn.execute(
+                "UPDATE raw_jobs SET status = 'done' WHERE id = ANY(%s)", ([i for (i,) in ids],)
+            )
+            conn.commit()
+        return jobs / (time.perf_counter() - started)
+
+
+def write_section(text: str) -> None:
+    """Replace (or add) the "## PostgreSQL" section of docs/benchmarks.md."""
+    DOC.parent.mkdir(exist_ok=True)
+    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## PostgreSQL\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(doc):
+        doc = pattern.sub(lambda _m: text, doc)
+    else:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    DOC.write_text(doc)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--jobs", type=int, default=5_000)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    base = args.url
+    with fresh_schema(base) as url:
+        enqueue = bench_enqueue(url, 2000, args.jobs)
+    # The machine's fsync time varies between runs: measure the worker and the raw loop
+    # in alternation and compare them round by round, reporting medians.
+    rounds = [
+        (bench_raw(base, args.jobs, 1), bench_drain(base, args.jobs, 1, args.threads))
+        for _ in range(args.rounds)
+    ]
+    raw1 = statistics.median(r for r, _ in rounds)
+    drain1 = statistics.median(d for _, d in rounds)
+    ratio1 = statistics.median(d / r for r, d in rounds)
+    drain2 = bench_drain(base, args.jobs, 2, args.threads)
+    simple = bench_drain(base, args.jobs, 1, 1)
+    raw100 = bench_raw(base, args.jobs, 100)
+    p50, p99 = bench_latency(base, 300)
+    c50, c99 = bench_commit(base, 300)
+    with psycopg.connect(base) as conn:
+        server = conn.execute("SHOW server_version").fetchone()
+    version = server[0] if server else "?"
+    batched = raw100 / raw1
+    text = f"""## PostgreSQL
+
+Measured by `.venv/bin/python bench/bench_postgres.py` on {platform.node()}
+({os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {version},
+server on the same machine over TCP 127.0.0.1). {args.jobs} jobs of a task that does nothing;
+the one-process drain and the raw loop are medians of {args.rounds} alternating rounds;
+workers are `remotetask worker --threads {args.threads}` processes.
+
+| measure | result | vs raw one-per-transaction loop |
+|---|---|---|
+| enqueue, one `add` per transaction | {enqueue["enqueue_single"]:,.0f} jobs/s | |
+| enqueue, `add_many` of 1,000 | {enqueue["enqueue_bulk"]:,.0f} jobs/s | |
+| drain, 1 worker process | {drain1:,.0f} jobs/s | {ratio1:.0%} |
+| drain, 2 worker processes | {drain2:,.0f} jobs/s | {drain2 / raw1:.0%} |
+| drain, 1 worker process with `--threads 1` | {simple:,.0f} jobs/s | {simple / raw1:.0%} |
+| raw SQL `SKIP LOCKED` loop, 1 job per transaction | {raw1:,.0f} jobs/s | 100% |
+| raw SQL `SKIP LOCKED` loop, 100 jobs per transaction | {raw100:,.0f} jobs/s | {batched:.0%} |
+| add-to-start latency, idle worker (p50 / p99) | {p50:.2f} ms / {p99:.2f} ms | |
+| for scale: a bare one-row INSERT + COMMIT (p50 / p99) | {c50:.2f} ms / {c99:.2f} ms | |
+
+Targets: drain with one process at least 50 % of the raw one-per-transaction loop,
+add-to-start p50 at most 2 ms and p99 at most 5 ms.
+
+What bounds the drain: per job the worker makes four round trips (per processing pass
+the reads for unscheduled and due cron jobs, then the claim and the completion, each a
+single statement without BEGIN/COMMIT), as many as the raw loop (BEGIN, SELECT, UPDATE,
+COMMIT). The difference is Python: the processing thread hands each job to a job thread
+and back, builds a `Job` from the row and the outcome from the result, under the GIL;
+the worker process keeps about 70 % of a core busy while PostgreSQL takes the other one.
+More threads claim more jobs per pass (one per free slot, in one statement), which is
+why `--threads 1` drains at about half the rate of `--threads 8`. The completion's
+commit waits for the WAL flush (a completed job must stay completed); the claim's does
+not (`synchronous_commit` off for that statement: a claim lost in a server crash leaves
+the job queued, which at-least-once allows). The raw loop's own rate varies by up to a
+half between runs on this shared VM, hence the alternating rounds. Batching (the raw
+loop at 100 jobs per transaction) is what moves far past one job per transaction.
+
+Add-to-start latency is the add's commit, the NOTIFY delivered at commit, and the
+worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare
+INSERT + COMMIT measured in the same run: where that alone exceeds 5 ms at p99, so
+does add-to-start.
+"""
+    write_section(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,239 @@
+"""The PostgreSQL store: many worker processes on many machines sharing one database.
+
+The verbs are the shared SQL of ``SqlStore``; this module adds what is
+PostgreSQL's own: a connection pool that survives a server restart, short
+transactions with lock and statement timeouts, the ``FOR UPDATE SKIP LOCKED``
+claim, migrations serialised by a transaction-level advisory lock, and
+LISTEN/NOTIFY as an early wake-up for idle workers (polling stays the real
+mechanism, so a lost notification costs only latency).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import psycopg_pool
+
+from remotetask.errors import SchemaError, StoreError
+from remotetask.jobs import DELAYED, PROCESSING, QUEUED
+from remotetask.refs import ServiceRef
+from remotetask.store.migrate import check_schema, load_migrations, newer_schema_error
+from remotetask.store.pglisten import CHANNEL, Listener
+from remotetask.store.sql import JOB_COLUMNS, Cursor, SqlStore
+
+log = logging.getLogger("remotetask")
+
+LOCK_TIMEOUT_MS = 5_000
+STATEMENT_TIMEOUT_MS = 30_000
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
+POOL_TIMEOUT_S = 10.0
+POOL_MAX_SIZE = 10
+MIGRATION_LOCK = 0x7274  # "rt": the first key of our two-int advisory locks
+
+
+@functools.lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """The shared SQL's ``?`` placeholders as psycopg's ``%s`` (our SQL has no ``?`` literals)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgCursor:
+    """A psycopg cursor that speaks the shared SQL's ``?`` placeholders."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(to_pyformat(sql), tuple(params))
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Per-connection limits: a stuck lock or query fails fast instead of hanging a worker."""
+    conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    conn.execute(f"SET statement_timeout = {STATEMENT_TIMEOUT_MS}")
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_TIMEOUT_MS}")
+
+
+class PostgresStore(SqlStore):
+    """Store on a PostgreSQL database (the schema is the one on the URL's search_path)."""
+
+    dialect = "postgresql"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        auto_migrate: bool = False,
+        verify: bool = True,
+        max_connections: int = POOL_MAX_SIZE,
+    ) -> None:
+        super().__init__()
+        self.url = url
+        self._where = _redacted(url)
+        self._listener: Listener | None = None
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            timeout=POOL_TIMEOUT_S,
+            reconnect_timeout=POOL_TIMEOUT_S,
+            name="remotetask",
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=POOL_TIMEOUT_S)
+        except psycopg_pool.PoolTimeout as exc:
+            self._pool.close()
+            raise StoreError(f"cannot connect to {self._where}: {exc}") from None
+        try:
+            if verify:
+                latest = len(load_migrations(self.dialect))
+                check_schema(self._where, self.schema_version(), latest, auto_migrate, self.migrate)
+        except BaseException:
+            self._pool.close()
+            raise
+
+    # -- connections ------------------------------------------------------------------
+
+    def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+        self._pool.close()
+
+    @contextmanager
+    def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
+        """One short transaction.
+
+        Reads, and writes made of a single statement, run in autocommit: each statement
+        is atomic with its own snapshot, and BEGIN/COMMIT would add two round trips.
+        """
+        with _store_errors(self._where), self._pool.connection() as conn:
+            if write and not single:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield PgCursor(cur)
+            else:
+                with conn.cursor() as cur:
+                    yield PgCursor(cur)
+
+    # -- the dialect's claim ----------------------------------------------------------
+
+    def _claim_rows(
+        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+    ) -> list[Any]:
+        """One statement (it runs without BEGIN/COMMIT, see ``single``).
+
+        The claim does not wait for its WAL flush (``synchronous_commit`` off for this
+        statement): if the server crashes before the flush, the job is simply still
+        queued and runs again, which at-least-once allows, and the run's completion,
+        which does wait, flushes the claim with it.
+        """
+        # Statuses are literals, not parameters: a prepared (generic) plan can then
+        # prove the jobs_waiting partial index applies and never scans finished jobs.
+        cur.execute(
+            "WITH c AS (SELECT id FROM jobs WHERE service_id = ? "
+            f"AND status IN ('{QUEUED}', '{DELAYED}') "
+            f"AND ((status = '{QUEUED}' AND (next_call IS NULL OR next_call <= ?)) "
+            f"OR (status = '{DELAYED}' AND next_call <= ?)) "
+            "ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED) "
+            f"UPDATE jobs j SET status = '{PROCESSING}', attempts = j.attempts + 1, "
+            "started = ?, ended = NULL, lease_until = ?, worker = ?, "
+            "claim = replace(gen_random_uuid()::text, '-', ''), "
+            "cancel_requested = 0, progress = NULL, progress_message = NULL "
+            "FROM c, services s, (SELECT set_config('synchronous_commit', 'off', true)) AS a "
+            f"WHERE j.id = c.id AND s.id = j.service_id RETURNING {JOB_COLUMNS}",
+            (service_id, now, now, limit, *params),
+        )
+        return cur.fetchall()
+
+    # -- wake-ups -----------------------------------------------------------------------
+
+    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:
+        """Tell idle workers at commit that the service has new jobs (one NOTIFY per insert)."""
+        cur.execute("SELECT pg_notify(?, ?)", (CHANNEL, str(ref)))
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback(service_ref)`` when jobs are inserted, from a listener thread."""
+        if self._listener is None:
+            self._listener = Listener(self.url)
+            self._listener.start()
+        self._listener.add(callback)
+
+    # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        """Apply pending migrations in one transaction, once however many processes try."""
+        migrations = load_migrations(self.dialect)
+        with self._tx(write=True) as cur:
+            # Concurrent starters queue here; the lock ends with the transaction.
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (MIGRATION_LOCK,)
+            )
+            current = self._version(cur)
+            if current > len(migrations):
+                raise newer_schema_error(self._where, current, len(migrations))
+            if current == 0:
+                cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                cur.execute("INSERT INTO schema_version (version) VALUES (0)")
+            for migration in migrations[current:]:
+                for statement in migration.statements:
+                    cur.execute(statement)
+            cur.execute("UPDATE schema_version SET version = ?", (len(migrations),))
+        if current < len(migrations):
+            log.info("%s: applied %d migration(s)", self._where, len(migrations) - current)
+        return len(migrations) - current
+
+    def schema_version(self) -> int:
+        with self._tx(write=False) as cur:
+            return self._version(cur)
+
+    def _version(self, cur: Cursor) -> int:
+        cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        tables = {row[0] for row in cur.fetchall()}
+        if "schema_version" not in tables:
+            if tables:
+                raise SchemaError(
+                    f"{self._where} holds tables that are not remotetask's; refusing to use it"
+                )
+            return 0
+        cur.execute("SELECT version FROM schema_version")
+        row = cur.fetchone()
+        if row is None:
+            raise SchemaError(f"{self._where}: the schema_version table is empty; it is damaged")
+        return int(row[0])
+
+
+@contextmanager
+def _store_errors(where: str) -> Iterator[None]:
+    """Connection loss, timeouts and an unreachable server become StoreError (retry later)."""
+    try:
+        yield
+    except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+        raise StoreError(f"PostgreSQL {where}: {exc}".strip()) from exc
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    try:
+        info = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "postgresql://?"
+    host, port = info.get("host", "localhost"), info.get("port", 5432)
+    return f"postgresql://{info.get('user', '')}@{host}:{port}/{info.get('dbname', '')}"

@@ -1,0 +1,215 @@
+"""What the processing loop does besides running jobs, on every backend.
+
+Worker records and heartbeats, task timeouts, cooperative cancellation,
+retention, and (PostgreSQL) wake-ups through LISTEN/NOTIFY.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+import remotetask
+from remotetask import App, FrozenClock, Settings
+from remotetask.clock import Clock
+from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED
+from remotetask.processing import MultiProcessor
+from remotetask.retry import RetryPolicy
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture
+def make_app(database_url: str) -> Iterator[Callable[..., App]]:
+    """Apps on the test's database with chosen settings; all closed at the end."""
+    apps: list[App] = []
+
+    def make(clock: Clock | None = None, **settings: object) -> App:
+        app = App(database_url, clock=clock, settings=Settings(auto_migrate=True, **settings))  # type: ignore[arg-type]
+        apps.append(app)
+        return app
+
+    yield make
+    for app in reversed(apps):
+        app.close()
+
+
+def test_worker_is_recorded_heartbeats_and_is_removed(make_app: Callable[..., App]) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, lease_seconds=3.0)
+    service = app.add_service("site1@S")
+    service.start_processing()
+    (worker,) = app.store.workers()
+    assert (worker.name, worker.services, worker.last_heartbeat) == (
+        app.worker_name,
+        ("site1@S",),
+        1000.0,
+    )
+    clock.advance(5)
+    service.wakeup.set()
+    wait_until(lambda: app.store.workers()[0].last_heartbeat == 1005.0)
+    app.stop()
+    assert app.store.workers() == []
+
+
+def test_a_job_past_its_timeout_fails_and_its_late_result_is_refused(
+    make_app: Callable[..., App],
+) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock)
+    release = threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_retries=0))
+    def slow(_input: object) -> str:
+        release.wait(30)
+        return "late"
+
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    job_id = service.add("slow")
+    service.start_processing()
+    wait_until(lambda: service.status(job_id) == PROCESSING)
+    clock.advance(6)
+    service.wakeup.set()
+    wait_until(lambda: service.status(job_id) == ERROR)
+    assert service.error(job_id) == "timed out after 5 s"
+    after = service.add("echo", 1)
+    release.set()
+    # One worker slot: the next job runs only once the timed-out thread has returned.
+    wait_until(lambda: service.status(after) == COMPLETED)
+    job = service.job(job_id)
+    assert (job.status, job.result, job.attempts) == (ERROR, None, 1)
+
+
+def test_a_timed_out_job_is_retried_by_its_policy(make_app: Callable[..., App]) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, processor=MultiProcessor(2))
+    runs: list[int] = []
+    release = threading.Event()
+
+    @app.task(timeout=5, context=True)
+    def slow(ctx: remotetask.JobContext, _input: object) -> int:
+        runs.append(ctx.attempt)
+        if ctx.attempt == 1:
+            release.wait(30)
+        return ctx.attempt
+
+    service = app.add_service("site1@S")
+    job_id = service.add("slow")
+    service.start_processing()
+    wait_until(lambda: runs == [1])
+    clock.advance(6)
+    service.wakeup.set()
+    wait_until(lambda: service.status(job_id) == COMPLETED)
+    release.set()
+    assert (service.result(job_id), service.job(job_id).attempts) == (2, 2)
+
+
+def test_cancel_stops_a_cooperative_running_job(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    started = threading.Event()
+
+    @app.task(context=True)
+    def loop(ctx: remotetask.JobContext, _input: object) -> str:
+        started.set()
+        deadline = time.monotonic() + 30
+        while not ctx.cancelled() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return "stopped"
+
+    service = app.add_service("site1@S")
+    job_id = service.add("loop")
+    service.start_processing()
+    assert started.wait(10)
+    assert service.cancel(job_id) is True
+    wait_until(lambda: service.status(job_id) == CANCELLED)
+
+
+def test_retention_prunes_old_finished_jobs(make_app: Callable[..., App]) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, retention={COMPLETED: 50.0, ERROR: None}, prune_batch=2)
+    app.register("echo", lambda value: value)
+    app.register("fail", lambda _v: 1 / 0, retry=RetryPolicy(max_retries=0))
+    service = app.add_service("site1@S")
+    service.add_many("echo", range(5))
+    failed = service.add("fail")
+    service.process()
+    clock.advance(100)
+    fresh = service.add("echo", "fresh")
+    service.process()
+    waiting = service.add("echo", start_later=True)
+    service.start_processing()
+    wait_until(lambda: len(service.jobs) == 3)
+    assert sorted(service.jobs) == [failed, fresh, waiting]
+    assert service.status(waiting) == remotetask.START_LATER
+
+
+def test_postgres_insert_wakes_an_idle_worker_in_another_app(
+    make_app: Callable[..., App], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    worker = make_app(wait_time=60.0, lease_seconds=600.0)
+    worker.register("echo", lambda value: value)
+    client = make_app()
+    client.register("echo", lambda value: value)
+    worker.add_service("site1@S").start_processing()
+    listener = worker.store._listener  # type: ignore[attr-defined]
+    assert listener.connected.wait(10)
+    time.sleep(0.2)  # only so the worker is idle: its poll interval is 60 s
+    service = client.service("site1@S")
+    job_id = service.add("echo", 1)
+    started = time.monotonic()
+    wait_until(lambda: service.status(job_id) == COMPLETED, timeout=10)
+    assert time.monotonic() - started < 5, "woken by the notification, not by polling"
+    assert service.status(job_id) != QUEUED
+
+
+def test_subscribe_delivers_the_service_of_inserted_jobs(
+    make_app: Callable[..., App], database_url: str
+) -> None:
+    listener_app, client = make_app(), make_app()
+    client.register("echo", lambda value: value)
+    got: list[str] = []
+    listener_app.store.subscribe(got.append)
+    service = client.add_service("site1@S")
+    if not database_url.startswith("postgresql"):
+        service.add("echo", 1)
+        assert got == [], "SQLite has no notifications; workers poll"
+        return
+    assert listener_app.store._listener.connected.wait(10)  # type: ignore[attr-defined]
+    service.add_many("echo", [1, 2])
+    wait_until(lambda: got == ["site1@S"])
+
+
+def test_the_listener_reconnects_after_its_connection_is_killed(
+    make_app: Callable[..., App], database_url: str
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's")
+    import psycopg
+
+    listener_app, client = make_app(), make_app()
+    client.register("echo", lambda value: value)
+    service = client.add_service("site1@S")
+    got: list[str] = []
+    listener_app.store.subscribe(got.append)
+    listener = listener_app.store._listener  # type: ignore[attr-defined]
+    assert listener.connected.wait(10)
+    killed = listener.backend_pid
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(%s)", (killed,))
+    wait_until(lambda: listener.reconnects >= 1 and listener.connected.is_set())
+    assert listener.backend_pid != killed
+    service.add("echo", 1)
+    wait_until(lambda: got == ["site1@S"])
