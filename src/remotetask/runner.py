@@ -32,6 +32,8 @@ def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
             claim.job.id,
             service.ref,
         )
+    else:
+        service.app.notify_finished(service, claim.job, outcome, finished_at)
     return outcome
 
 

@@ -19,6 +19,7 @@ from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, Cron
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
 from remotetask.store.base import Claim, JobQuery, NewJob, Outcome
+from remotetask.store.sql_admin import AdminSqlVerbs
 
 NEVER = 253402300799.0
 """Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
@@ -94,7 +95,7 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-class SqlStore(ABC):
+class SqlStore(AdminSqlVerbs, ABC):
     """Store verbs in portable SQL over a backend's transactions."""
 
     def __init__(self) -> None:
