@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from remotetask.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from remotetask.store.base import Store
 
 SECRET_PREFIX = "rt_"
 
@@ -77,3 +82,21 @@ def parse_role(value: str) -> Role:
     except ValueError:
         names = ", ".join(r.value for r in Role)
         raise InvalidInputError(f"unknown role {value!r}: use one of {names}") from None
+
+
+def issue_token(
+    store: Store,
+    name: str,
+    role: Role | str,
+    sites: Sequence[str],
+    now: float,
+    expires: float | None = None,
+) -> tuple[Token, str]:
+    """Create a token; return it and its secret, which is never available again."""
+    if not name.strip():
+        raise InvalidInputError("a token needs a name")
+    if not sites:
+        raise InvalidInputError("a token needs at least one site pattern ('*' for all sites)")
+    secret = new_secret()
+    chosen = role if isinstance(role, Role) else parse_role(role)
+    return store.insert_token(name, hash_secret(secret), chosen, list(sites), now, expires), secret
