@@ -20,7 +20,12 @@ from typing import Any, TypeVar
 import click
 
 from remotetask.client import Client, RemoteService
-from remotetask.errors import InvalidReferenceError, RemoteTaskError, ServerUnavailableError
+from remotetask.errors import (
+    InvalidReferenceError,
+    RemoteTaskError,
+    ServerUnavailableError,
+    StoreError,
+)
 from remotetask.jobs import COMPLETED, FINISHED, Job
 
 DEFAULT_URL = "http://127.0.0.1:8470"
@@ -61,7 +66,7 @@ def remote(func: F) -> F:
 def _remote_errors() -> Iterator[None]:
     try:
         yield
-    except ServerUnavailableError as exc:
+    except (ServerUnavailableError, StoreError) as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_UNREACHABLE)
     except TimeoutError as exc:

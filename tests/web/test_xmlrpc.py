@@ -75,6 +75,17 @@ def check_faults(
     with pytest.raises(xmlrpc.client.Fault) as missing:
         service.getStatus(424242)
     assert missing.value.faultCode == 404
+    for bad_call in (
+        lambda: service.getStatus(),
+        lambda: service.getStatus("1"),
+        lambda: service.add(5),
+    ):
+        with pytest.raises(xmlrpc.client.Fault) as bad:
+            bad_call()
+        assert bad.value.faultCode == 400
+    with pytest.raises(xmlrpc.client.Fault) as not_json:
+        service.add("echo", xmlrpc.client.DateTime())
+    assert not_json.value.faultCode == 422
     with pytest.raises(xmlrpc.client.Fault) as nomethod:
         service.frobnicate()
     assert nomethod.value.faultCode == -32601

@@ -57,21 +57,30 @@ class Method:
     help: str
 
 
+def _job_id(value: Any) -> int:
+    """A job id argument: an XML-RPC int, nothing else (no silent string conversion)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"a job id is an int, not {value!r}")
+    return value
+
+
 def _get_available_tasks(service: TaskService) -> dict[str, str]:
     return {name: name for name in sorted(service.available_tasks())}
 
 
 def _add(service: TaskService, task: str, input: Any = None, start_later: bool = False) -> int:
+    if not isinstance(task, str):
+        raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"a task name is a string, not {task!r}")
     return service.add(task, input, start_later=bool(start_later))
 
 
-def _cancel(service: TaskService, jobid: int) -> bool:
-    service.job(jobid)
+def _cancel(service: TaskService, jobid: Any) -> bool:
+    service.job(_job_id(jobid))
     return service.cancel(jobid)
 
 
-def _start_job(service: TaskService, jobid: int) -> bool:
-    service.job(jobid)
+def _start_job(service: TaskService, jobid: Any) -> bool:
+    service.job(_job_id(jobid))
     return service.start_job(jobid)
 
 
@@ -98,19 +107,19 @@ METHODS: dict[str, Method] = {
         "startJob(jobid): queue a start-later job; True the first time.",
     ),
     "getStatus": Method(
-        lambda s, jobid: str(s.status(jobid)),
+        lambda s, jobid: str(s.status(_job_id(jobid))),
         Role.READ,
         [["string", "int"]],
         "getStatus(jobid): queued, processing, completed, error, cancelled, ...",
     ),
     "getResult": Method(
-        lambda s, jobid: s.result(jobid),
+        lambda s, jobid: s.result(_job_id(jobid)),
         Role.READ,
         [["any", "int"]],
         "getResult(jobid): the job's result; nil until it completed.",
     ),
     "getError": Method(
-        lambda s, jobid: str(s.error(jobid)),
+        lambda s, jobid: str(s.error(_job_id(jobid))),
         Role.READ,
         [["string", "int"]],
         "getError(jobid): the error message, the string 'None' when there is none.",
