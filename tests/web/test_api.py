@@ -27,6 +27,9 @@ def test_errors_are_problem_documents(served: Served) -> None:
             assert body["type"].startswith("urn:remotetask:problem:")
             assert body["detail"]
         assert "not allowed" in cases[405].json()["detail"]
+        for huge in ("99999999999999999999", "-1", "0"):
+            assert http.get(f"{JOBS}/{huge}").status_code == 422
+            assert http.post(f"{JOBS}/{huge}/cancel").status_code == 422
         assert cases[422].json()["errors"][0]["pointer"] == "query/limit"
 
 

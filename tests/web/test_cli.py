@@ -7,12 +7,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+
+import remotetask
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICE = "site1@Converter"
@@ -59,8 +62,8 @@ def start_server(tmp_path: Path, *extra: str) -> Server:
     return Server(process, url, token, env)
 
 
-def stop_server(server: Server) -> tuple[int, str]:
-    server.process.send_signal(signal.SIGTERM)
+def stop_server(server: Server, signum: int = signal.SIGTERM) -> tuple[int, str]:
+    server.process.send_signal(signum)
     _, err = server.process.communicate(timeout=30)
     return server.process.returncode, err
 
@@ -173,3 +176,26 @@ def test_tokens_and_the_insecure_switch(tmp_path: Path) -> None:
             assert http.get(f"{open_server.url}/api/v1/tasks").status_code == 200
     finally:
         assert stop_server(open_server)[0] == 0
+
+
+def test_ctrl_c_lets_a_running_job_finish_and_logs_json(tmp_path: Path) -> None:
+    server = start_server(tmp_path, "--log-format", "json")
+    jobs = f"{server.url}/api/v1/services/{SERVICE}/jobs"
+    with httpx.Client(headers={"Authorization": f"Bearer {server.token}"}) as http:
+        job = http.post(jobs, json={"task": "sleep", "input": {"seconds": 1}}).json()
+        deadline = time.monotonic() + 30
+        while http.get(f"{jobs}/{job['id']}").json()["status"] != "processing":
+            assert time.monotonic() < deadline, "the job never started"
+            time.sleep(0.01)
+    code, err = stop_server(server, signal.SIGINT)
+    assert code == 0, err
+    app = remotetask.App(server.env["REMOTETASK_DATABASE"])
+    try:
+        assert app.service(SERVICE).status(job["id"]) == "completed"
+    finally:
+        app.close()
+    entries = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    finished = [e for e in entries if e.get("job_id") == job["id"] and "outcome" in e]
+    assert finished[0]["task"] == "sleep"
+    assert finished[0]["service"] == SERVICE
+    assert finished[0]["outcome"] == "completed"

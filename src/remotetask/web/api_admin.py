@@ -26,6 +26,7 @@ from remotetask.web.models import (
     Count,
     CronJobIn,
     CronJobPatch,
+    JobIdPath,
     JobOut,
     ProcessingOut,
     ServiceIn,
@@ -152,7 +153,7 @@ def list_cron_jobs(service: Reader) -> list[JobOut]:
 
 
 @router.get("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Get a cron job")
-def get_cron_job(service: Reader, job_id: int) -> JobOut:
+def get_cron_job(service: Reader, job_id: JobIdPath) -> JobOut:
     job = service.job(job_id)
     if job.schedule is None:
         raise JobNotFoundError(f"job {job_id} of {service.ref} is not a cron or delayed job")
@@ -160,7 +161,7 @@ def get_cron_job(service: Reader, job_id: int) -> JobOut:
 
 
 @router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
-def update_cron_job(service: Admin, job_id: int, body: CronJobPatch) -> JobOut:
+def update_cron_job(service: Admin, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
     """Change the given schedule fields and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
     service.update_cron_job(job_id, **fields)

@@ -23,7 +23,16 @@ from remotetask.store.base import JobQuery
 from remotetask.tokens import Role
 from remotetask.web.auth import service_for
 from remotetask.web.errors import Problem
-from remotetask.web.models import Cancelled, Count, JobIn, JobOut, JobPage, Retried, Started
+from remotetask.web.models import (
+    Cancelled,
+    Count,
+    JobIdPath,
+    JobIn,
+    JobOut,
+    JobPage,
+    Retried,
+    Started,
+)
 
 log = logging.getLogger("remotetask.web")
 router = APIRouter(prefix="/api/v1/services/{service}/jobs", tags=["jobs"])
@@ -113,7 +122,7 @@ def list_jobs(
 async def get_job(
     service: Reader,
     request: Request,
-    job_id: int,
+    job_id: JobIdPath,
     wait: Annotated[float, Query(ge=0, le=3600, description="Seconds to wait for the end")] = 0,
 ) -> JobOut:
     """The job with its status, input, result, error, traceback, attempts, progress and times.
@@ -134,27 +143,27 @@ async def get_job(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")
-def cancel_job(service: Operator, job_id: int) -> Cancelled:
+def cancel_job(service: Operator, job_id: JobIdPath) -> Cancelled:
     """Cancel a waiting job at once or ask a running one to stop; false if it had ended."""
     service.job(job_id)
     return Cancelled(cancelled=service.cancel(job_id))
 
 
 @router.post("/{job_id}/start", summary="Start a start-later job")
-def start_job(service: Submitter, job_id: int) -> Started:
+def start_job(service: Submitter, job_id: JobIdPath) -> Started:
     """Queue a ``start later`` job: true the first time, false afterwards."""
     service.job(job_id)
     return Started(started=service.start_job(job_id))
 
 
 @router.post("/{job_id}/retry", summary="Retry an errored job")
-def retry_job(service: Operator, job_id: int) -> Retried:
+def retry_job(service: Operator, job_id: JobIdPath) -> Retried:
     """Queue an ``error`` job again with its attempts reset; false if it is not in error."""
     return Retried(retried=service.retry(job_id))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a finished job")
-def delete_job(service: Operator, job_id: int) -> Response:
+def delete_job(service: Operator, job_id: JobIdPath) -> Response:
     """Remove one completed, error or cancelled job; 409 if it has not finished."""
     if not service.delete(job_id):
         raise InvalidStatusError(f"job {job_id} has not finished; cancel it first")
@@ -179,7 +188,7 @@ def _idempotency_key(raw: str | None) -> str | None:
     return key
 
 
-def _encode_cursor(job_id: int) -> str:
+def _encode_cursor(job_id: JobIdPath) -> str:
     return base64.urlsafe_b64encode(f"id:{job_id}".encode()).decode().rstrip("=")
 
 

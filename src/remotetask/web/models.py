@@ -6,12 +6,15 @@ the same field names back. Times are epoch seconds (UTC), as in the Python API.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from remotetask.jobs import Job, Status
 
+MAX_ID = 2**63 - 1
+JobIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A job id")]
 MAX_DELAY = 10 * 366 * 24 * 3600.0
 """Ten years: the longest ``delay`` accepted."""
 
