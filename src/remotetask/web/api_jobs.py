@@ -74,13 +74,7 @@ def add_job(
             f"the Idempotency-Key was already used for job {job.id} with another task or input",
             code="idempotency-mismatch",
         )
-    log.info(
-        "job %s added: task %s on %s",
-        job.id,
-        job.task,
-        service.ref,
-        extra={"job_id": job.id, "task": job.task, "service": str(service.ref)},
-    )
+    log_added(service, job.id, job.task, "http")
     response.headers["Location"] = str(
         request.url_for("get_job", service=str(service.ref), job_id=job.id)
     )
@@ -174,6 +168,18 @@ def delete_job(service: Operator, job_id: JobIdPath) -> Response:
 def cancel_all(service: Operator) -> Count:
     """Cancel every queued, delayed, cron and start-later job; running jobs are not touched."""
     return Count(count=service.cancel_all())
+
+
+def log_added(service: TaskService, job_id: int, task: str, via: str) -> None:
+    """The structured log line of a job added through the web app."""
+    log.info(
+        "job %s added: task %s on %s via %s",
+        job_id,
+        task,
+        service.ref,
+        via,
+        extra={"job_id": job_id, "task": task, "service": str(service.ref)},
+    )
 
 
 def _idempotency_key(raw: str | None) -> str | None:

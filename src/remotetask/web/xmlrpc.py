@@ -31,6 +31,7 @@ from remotetask.errors import (
 )
 from remotetask.service import TaskService
 from remotetask.tokens import Role
+from remotetask.web.api_jobs import log_added
 from remotetask.web.auth import Authenticator, Principal, resolve_service
 from remotetask.web.errors import Problem
 
@@ -71,7 +72,9 @@ def _get_available_tasks(service: TaskService) -> dict[str, str]:
 def _add(service: TaskService, task: str, input: Any = None, start_later: bool = False) -> int:
     if not isinstance(task, str):
         raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"a task name is a string, not {task!r}")
-    return service.add(task, input, start_later=bool(start_later))
+    job_id = service.add(task, input, start_later=bool(start_later))
+    log_added(service, job_id, task, "xmlrpc")
+    return job_id
 
 
 def _cancel(service: TaskService, jobid: Any) -> bool:
