@@ -158,3 +158,32 @@ def test_health_metrics_and_offline_docs(served: Served) -> None:
     assert f'remotetask_jobs{{service="{SITE1}",status="completed"}} 1' in text
     assert "remotetask_job_run_seconds_bucket" in text
     assert 'le="+Inf"} 1' in text
+
+
+def test_concurrent_requests_with_one_idempotency_key_make_one_job(served: Served) -> None:
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        with served.http() as http:
+            response = http.post(
+                JOBS, json={"task": "echo", "input": "x"}, headers={"Idempotency-Key": "same"}
+            )
+        with lock:
+            ids.append(response.json()["id"])
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(ids) == 20
+    assert len(set(ids)) == 1
+    assert len(served.app.service(SITE1).jobs) == 1
+
+
+def test_parameters_are_clamped(served: Served) -> None:
+    with served.http() as http:
+        assert http.get(JOBS, params={"limit": 10**9}).status_code == 422
+        assert http.get(f"{JOBS}/1", params={"wait": 10**9}).status_code == 422
+        assert http.get(JOBS, params={"status": "nonsense"}).status_code == 422
