@@ -6,10 +6,10 @@ import pytest
 
 import remotetask
 from remotetask import App, TaskService
-from remotetask.errors import InvalidStatusError, JobNotFoundError
+from remotetask.errors import InvalidInputError, InvalidStatusError, JobNotFoundError
 from remotetask.jobs import Job
 from remotetask.store.base import Outcome
-from remotetask.tokens import Role, hash_secret, new_secret
+from remotetask.tokens import Role, hash_secret, issue_token, new_secret
 
 
 def test_retry_requeues_an_errored_job_with_attempts_reset(service: TaskService) -> None:
@@ -111,3 +111,19 @@ def test_observers_hear_of_submissions_and_ends(service: TaskService) -> None:
     assert recorder.submitted == ["echo", "error"]
     assert recorder.finished == [(ok, "completed"), (bad, "error")]
     assert service.status(ok) == remotetask.COMPLETED
+
+
+def test_issued_tokens_expire_and_need_a_name_and_sites(app: App) -> None:
+    token, secret = issue_token(app.store, "short", "operate", ["*"], 100.0, expires=200.0)
+    assert secret.startswith("rt_")
+    assert len(secret) == 46
+    assert token.active(199.0)
+    assert not token.active(200.0)
+    assert token.sees("")
+    assert token.sees("any-site")
+    with pytest.raises(InvalidInputError):
+        issue_token(app.store, " ", "read", ["*"], 100.0)
+    with pytest.raises(InvalidInputError):
+        issue_token(app.store, "none", "read", [], 100.0)
+    with pytest.raises(InvalidInputError, match="admin"):
+        issue_token(app.store, "bad", "superuser", ["*"], 100.0)
