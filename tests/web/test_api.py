@@ -187,3 +187,29 @@ def test_parameters_are_clamped(served: Served) -> None:
         assert http.get(JOBS, params={"limit": 10**9}).status_code == 422
         assert http.get(f"{JOBS}/1", params={"wait": 10**9}).status_code == 422
         assert http.get(JOBS, params={"status": "nonsense"}).status_code == 422
+
+
+def test_tokens_over_http_need_an_admin_of_every_site(served: Served) -> None:
+    with served.http("site1-admin") as scoped:
+        assert scoped.get("/api/v1/tokens").status_code == 403
+        assert scoped.post("/api/v1/tokens", json={"name": "x"}).status_code == 403
+    with served.http() as admin:
+        listed = admin.get("/api/v1/tokens").json()
+        assert "admin" in [t["name"] for t in listed]
+        assert all("secret" not in t for t in listed)
+        created = admin.post(
+            "/api/v1/tokens", json={"name": "bot", "role": "submit", "sites": ["site1"]}
+        )
+        assert created.status_code == 201
+        secret = created.json()["secret"]
+        token_id = created.json()["token"]["id"]
+        assert admin.post("/api/v1/tokens", json={"name": "y", "role": "root"}).status_code == 422
+    bot = {"Authorization": f"Bearer {secret}"}
+    with served.http(None) as http:
+        assert http.post(JOBS, json={"task": "echo"}, headers=bot).status_code == 201
+        assert http.post(f"{JOBS}/1/cancel", headers=bot).status_code == 403
+    with served.http() as admin:
+        assert admin.delete(f"/api/v1/tokens/{token_id}").status_code == 204
+        assert admin.delete(f"/api/v1/tokens/{token_id}").status_code == 404
+    with served.http(None) as http:
+        assert http.get(JOBS, headers=bot).status_code == 401

@@ -21,7 +21,10 @@ def spec_routes(served: Served) -> list[tuple[str, str]]:
         spec = http.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     return [
-        (method, path.replace("{service}", SITE1).replace("{job_id}", "1"))
+        (
+            method,
+            path.replace("{service}", SITE1).replace("{job_id}", "1").replace("{token_id}", "1"),
+        )
         for path, item in spec["paths"].items()
         for method in item
     ]

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
-from remotetask.web import api_admin, api_jobs, ops, xmlrpc
+from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
 from remotetask.web.errors import install_problem_handlers
 from remotetask.web.guard import BodyGuard
@@ -71,7 +71,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     api.state.metrics = metrics
     api.state.authenticator = Authenticator(app, enabled=settings.auth)
     install_problem_handlers(api)
-    for module in (api_jobs, api_admin, ops, xmlrpc):
+    for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
     api.add_middleware(BodyGuard, max_body=settings.max_body)
     return api
