@@ -19,7 +19,13 @@ from remotetask.service import TaskService
 from remotetask.store.base import JobQuery
 from remotetask.tasks import Task
 from remotetask.tokens import Role
-from remotetask.web.auth import Principal, require, service_for
+from remotetask.web.auth import (
+    AdminService,
+    OperateService,
+    Principal,
+    ReadService,
+    require,
+)
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
     CleanIn,
@@ -36,9 +42,6 @@ from remotetask.web.models import (
 
 router = APIRouter(prefix="/api/v1")
 
-Reader = Annotated[TaskService, Depends(service_for(Role.READ))]
-Operator = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
-Admin = Annotated[TaskService, Depends(service_for(Role.ADMIN))]
 MAX_CRON_LIST = 1000
 
 
@@ -68,7 +71,7 @@ def list_tasks(
 
 
 @router.get("/services/{service}/tasks", tags=["tasks"], summary="List a service's tasks")
-def service_tasks(service: Reader) -> list[TaskOut]:
+def service_tasks(service: ReadService) -> list[TaskOut]:
     tasks = service.available_tasks()
     return [describe(tasks[name]) for name in sorted(tasks)]
 
@@ -96,25 +99,25 @@ def create_service(
 
 
 @router.get("/services/{service}", tags=["services"], summary="A service and its job counts")
-def get_service(service: Reader) -> ServiceOut:
+def get_service(service: ReadService) -> ServiceOut:
     return service_out(service)
 
 
 @router.post("/services/{service}/processing/start", tags=["services"], summary="Start processing")
-def start_processing(service: Operator) -> ProcessingOut:
+def start_processing(service: OperateService) -> ProcessingOut:
     service.start_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/processing/stop", tags=["services"], summary="Stop processing")
-def stop_processing(service: Operator) -> ProcessingOut:
+def stop_processing(service: OperateService) -> ProcessingOut:
     """Stop claiming jobs; running ones get the grace period, then return to the queue."""
     service.stop_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/clean", tags=["jobs"], summary="Remove finished jobs")
-def clean(service: Admin, body: CleanIn | None = None) -> Count:
+def clean(service: AdminService, body: CleanIn | None = None) -> Count:
     """Remove jobs with the given finished statuses (default all three); returns how many."""
     statuses = (body or CleanIn()).statuses
     try:
@@ -126,7 +129,7 @@ def clean(service: Admin, body: CleanIn | None = None) -> Count:
 @router.post(
     "/services/{service}/cron-jobs", tags=["cron"], status_code=201, summary="Add a cron job"
 )
-def add_cron_job(service: Admin, body: CronJobIn) -> JobOut:
+def add_cron_job(service: AdminService, body: CronJobIn) -> JobOut:
     """Fields sets (as the original) or a crontab expression with a time zone."""
     job_id = service.add_cron_job(
         body.task,
@@ -143,7 +146,7 @@ def add_cron_job(service: Admin, body: CronJobIn) -> JobOut:
 
 
 @router.get("/services/{service}/cron-jobs", tags=["cron"], summary="List cron and delayed jobs")
-def list_cron_jobs(service: Reader) -> list[JobOut]:
+def list_cron_jobs(service: ReadService) -> list[JobOut]:
     """Waiting cron and delayed jobs with their schedule and ``next_call`` (null until the
     first processing pass after they were added or changed)."""
     query = JobQuery(
@@ -153,7 +156,7 @@ def list_cron_jobs(service: Reader) -> list[JobOut]:
 
 
 @router.get("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Get a cron job")
-def get_cron_job(service: Reader, job_id: JobIdPath) -> JobOut:
+def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
     job = service.job(job_id)
     if job.schedule is None:
         raise JobNotFoundError(f"job {job_id} of {service.ref} is not a cron or delayed job")
@@ -161,7 +164,7 @@ def get_cron_job(service: Reader, job_id: JobIdPath) -> JobOut:
 
 
 @router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
-def update_cron_job(service: Admin, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
     """Change the given schedule fields and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
     service.update_cron_job(job_id, **fields)

@@ -13,15 +13,14 @@ import logging
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Status
 from remotetask.service import TaskService
 from remotetask.store.base import JobQuery
-from remotetask.tokens import Role
-from remotetask.web.auth import service_for
+from remotetask.web.auth import OperateService, ReadService, SubmitService
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
     Cancelled,
@@ -37,9 +36,6 @@ from remotetask.web.models import (
 log = logging.getLogger("remotetask.web")
 router = APIRouter(prefix="/api/v1/services/{service}/jobs", tags=["jobs"])
 
-Reader = Annotated[TaskService, Depends(service_for(Role.READ))]
-Submitter = Annotated[TaskService, Depends(service_for(Role.SUBMIT))]
-Operator = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
 MAX_PAGE = 500
 MAX_KEY = 255
 
@@ -47,7 +43,7 @@ MAX_KEY = 255
 @router.post("", status_code=201, summary="Add a job")
 def add_job(
     body: JobIn,
-    service: Submitter,
+    service: SubmitService,
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY + 2)] = None,
@@ -83,7 +79,7 @@ def add_job(
 
 @router.get("", summary="List jobs")
 def list_jobs(
-    service: Reader,
+    service: ReadService,
     request: Request,
     response: Response,
     status: Annotated[list[Status] | None, Query(max_length=8)] = None,
@@ -114,7 +110,7 @@ def list_jobs(
 
 @router.get("/{job_id}", summary="Get a job, optionally waiting until it is finished")
 async def get_job(
-    service: Reader,
+    service: ReadService,
     request: Request,
     job_id: JobIdPath,
     wait: Annotated[float, Query(ge=0, le=3600, description="Seconds to wait for the end")] = 0,
@@ -137,27 +133,27 @@ async def get_job(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")
-def cancel_job(service: Operator, job_id: JobIdPath) -> Cancelled:
+def cancel_job(service: OperateService, job_id: JobIdPath) -> Cancelled:
     """Cancel a waiting job at once or ask a running one to stop; false if it had ended."""
     service.job(job_id)
     return Cancelled(cancelled=service.cancel(job_id))
 
 
 @router.post("/{job_id}/start", summary="Start a start-later job")
-def start_job(service: Submitter, job_id: JobIdPath) -> Started:
+def start_job(service: SubmitService, job_id: JobIdPath) -> Started:
     """Queue a ``start later`` job: true the first time, false afterwards."""
     service.job(job_id)
     return Started(started=service.start_job(job_id))
 
 
 @router.post("/{job_id}/retry", summary="Retry an errored job")
-def retry_job(service: Operator, job_id: JobIdPath) -> Retried:
+def retry_job(service: OperateService, job_id: JobIdPath) -> Retried:
     """Queue an ``error`` job again with its attempts reset; false if it is not in error."""
     return Retried(retried=service.retry(job_id))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a finished job")
-def delete_job(service: Operator, job_id: JobIdPath) -> Response:
+def delete_job(service: OperateService, job_id: JobIdPath) -> Response:
     """Remove one completed, error or cancelled job; 409 if it has not finished."""
     if not service.delete(job_id):
         raise InvalidStatusError(f"job {job_id} has not finished; cancel it first")
@@ -165,7 +161,7 @@ def delete_job(service: Operator, job_id: JobIdPath) -> Response:
 
 
 @router.post("/cancel-all", summary="Cancel every waiting job")
-def cancel_all(service: Operator) -> Count:
+def cancel_all(service: OperateService) -> Count:
     """Cancel every queued, delayed, cron and start-later job; running jobs are not touched."""
     return Count(count=service.cancel_all())
 

@@ -167,3 +167,10 @@ def service_for(role: Role) -> Callable[..., TaskService]:
 
 def _role(caller: Principal) -> str:
     return "no restriction" if caller.token is None else caller.token.role.value
+
+
+ReadService = Annotated[TaskService, Depends(service_for(Role.READ))]
+"""The path's service, for a caller with at least the read role."""
+SubmitService = Annotated[TaskService, Depends(service_for(Role.SUBMIT))]
+OperateService = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
+AdminService = Annotated[TaskService, Depends(service_for(Role.ADMIN))]
