@@ -4,9 +4,11 @@ The public names are listed in ``__all__`` and pinned by a test.
 """
 
 from remotetask.app import App, Settings
+from remotetask.client import Client, RemoteService
 from remotetask.clock import FrozenClock, SystemClock
 from remotetask.context import JobContext
 from remotetask.errors import (
+    AuthenticationError,
     ConfigError,
     DuplicateTaskError,
     InvalidInputError,
@@ -14,8 +16,11 @@ from remotetask.errors import (
     InvalidScheduleError,
     InvalidStatusError,
     JobNotFoundError,
+    PermissionDeniedError,
     RemoteTaskError,
+    RequestError,
     SchemaError,
+    ServerUnavailableError,
     StoreError,
     TaskError,
     UnknownServiceError,
@@ -53,6 +58,8 @@ __all__ = [
     "QUEUED",
     "START_LATER",
     "App",
+    "AuthenticationError",
+    "Client",
     "ConfigError",
     "CronRun",
     "DuplicateTaskError",
@@ -65,10 +72,14 @@ __all__ = [
     "JobContext",
     "JobNotFoundError",
     "MultiProcessor",
+    "PermissionDeniedError",
+    "RemoteService",
     "RemoteTaskError",
+    "RequestError",
     "RetryPolicy",
     "Schedule",
     "SchemaError",
+    "ServerUnavailableError",
     "ServiceRef",
     "Settings",
     "SimpleProcessor",

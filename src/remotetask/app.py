@@ -8,10 +8,11 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from remotetask.clock import Clock, SystemClock
 from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
+from remotetask.events import JobObserver, suppress_observer_errors
 from remotetask.jobs import CANCELLED, COMPLETED, ERROR, Status
 from remotetask.processing import ProcessorKind, SimpleProcessor
 from remotetask.refs import ServiceRef
@@ -21,6 +22,10 @@ from remotetask.store import Store, open_store
 from remotetask.tasks import Task, TaskRegistry
 
 log = logging.getLogger("remotetask")
+
+if TYPE_CHECKING:
+    from remotetask.jobs import Job
+    from remotetask.store.base import Outcome
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,6 +78,8 @@ class App:
         self._processing: set[ServiceRef] = set()
         self._subscribed = False
         self._lock = threading.RLock()
+        self.observers: list[JobObserver] = []
+        """Told about submitted and finished jobs (metrics, logs); see remotetask.events."""
 
     def __repr__(self) -> str:
         return f"<App {self.database}>"
@@ -223,3 +230,19 @@ class App:
                 self._store.close()
                 self._store = None
             self._subscribed = False
+
+    # -- observers --------------------------------------------------------------------
+
+    def notify_submitted(self, service: TaskService, tasks: list[str]) -> None:
+        """Tell the observers that jobs of these tasks were stored (never raises)."""
+        for observer in list(self.observers):
+            with suppress_observer_errors(observer):
+                observer.job_submitted(service, tasks)
+
+    def notify_finished(
+        self, service: TaskService, job: Job, outcome: Outcome, finished: float
+    ) -> None:
+        """Tell the observers how a run ended (never raises)."""
+        for observer in list(self.observers):
+            with suppress_observer_errors(observer):
+                observer.job_finished(service, job, outcome, finished)

@@ -154,3 +154,16 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
     while not stop.wait(1.0):
         pass
     on_stop()
+
+
+# -- the remote service's commands (serve, token, and the client commands) -------------
+
+
+def _register_remote_commands() -> None:
+    from remotetask import cli_client, cli_server
+
+    cli_server.register(main)
+    cli_client.register(main)
+
+
+_register_remote_commands()

@@ -9,6 +9,10 @@ equivalent of the original's zope.conf product-config section.
     autostart = ["site1@*", "@RootTaskService"]
     services = ["site1@Converter"]     # created at start if missing
     threads = 1                        # worker threads per service
+    host = "127.0.0.1"                 # remotetask serve: bind address, port,
+    port = 8470                        # largest request body, long-poll cap
+    max_body = 1048576
+    max_wait = 60.0
 """
 
 from __future__ import annotations
@@ -44,6 +48,14 @@ class Config:
     threads: int = 1
     lease_seconds: float = 30.0
     shutdown_grace: float = 30.0
+    # -- remotetask serve -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Address ``serve`` binds; loopback unless chosen otherwise."""
+    port: int = 8470
+    max_body: int = 1024 * 1024
+    """Largest request body accepted, in bytes (413 beyond it)."""
+    max_wait: float = 60.0
+    """Cap on a job request's long-poll ``?wait=`` seconds."""
 
     def merged(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (non-None) values applied, lists normalised to tuples."""
@@ -140,9 +152,9 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         raw = environ.get(ENV_PREFIX + f.name.upper())
         if raw is None or raw == "":
             continue
-        if f.name == "threads":
+        if f.name in ("threads", "port", "max_body"):
             values[f.name] = _number(int, f.name, raw)
-        elif f.name in ("lease_seconds", "shutdown_grace"):
+        elif f.name in ("lease_seconds", "shutdown_grace", "max_wait"):
             values[f.name] = _number(float, f.name, raw)
         else:
             values[f.name] = raw
@@ -169,6 +181,8 @@ def _validated(config: Config) -> Config:
         raise ConfigError("threads must be a whole number of at least 1")
     if config.lease_seconds <= 0 or config.shutdown_grace < 0:
         raise ConfigError("lease_seconds must be > 0 and shutdown_grace >= 0")
+    if not 0 <= config.port <= 65535 or config.max_body < 1 or config.max_wait < 0:
+        raise ConfigError("port must be 0-65535, max_body >= 1 and max_wait >= 0")
     if config.database is not None and not isinstance(config.database, str):
         raise ConfigError("database must be a URL string")
     return config

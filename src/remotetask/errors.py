@@ -11,8 +11,12 @@
     ├── UnknownServiceError  (also LookupError) no such service
     ├── JobNotFoundError     (also LookupError) no such job in this service
     ├── ConfigError          a configuration file or value that cannot be used
-    └── StoreError           the database cannot be used right now
-        └── SchemaError      the database is newer, older or not ours
+    ├── StoreError           the database cannot be used right now
+    │   └── SchemaError      the database is newer, older or not ours
+    ├── AuthenticationError  (client) the server refused the token: HTTP 401
+    ├── PermissionDeniedError(client) the token's role does not allow it: HTTP 403
+    ├── ServerUnavailableError(client) no connection, or HTTP 503
+    └── RequestError         (client) any other refused request (HTTP 4xx)
 
 The built-in bases keep the original's contract (adding an unknown task raises
 ValueError) while letting callers catch everything of ours with one clause.
@@ -71,3 +75,57 @@ class StoreError(RemoteTaskError):
 
 class SchemaError(StoreError):
     """The database schema is not one this version can use; the message says why."""
+
+
+# -- errors of the remote client (HTTP) ------------------------------------------------
+
+
+class AuthenticationError(RemoteTaskError):
+    """The server refused the token: missing, wrong, expired or revoked (HTTP 401)."""
+
+
+class PermissionDeniedError(RemoteTaskError):
+    """The token's role does not allow this action (HTTP 403)."""
+
+
+class ServerUnavailableError(RemoteTaskError):
+    """The server cannot be reached or cannot serve right now (connection error, HTTP 503)."""
+
+
+class RequestError(RemoteTaskError):
+    """The server rejected a request for a reason with no closer class (other HTTP 4xx)."""
+
+
+_CODES: dict[type[RemoteTaskError], str] = {
+    UnknownTaskError: "unknown-task",
+    DuplicateTaskError: "duplicate-task",
+    InvalidInputError: "invalid-input",
+    InvalidScheduleError: "invalid-schedule",
+    InvalidStatusError: "invalid-status",
+    InvalidReferenceError: "invalid-reference",
+    UnknownServiceError: "unknown-service",
+    JobNotFoundError: "job-not-found",
+    TaskError: "task-error",
+    ConfigError: "config-error",
+    SchemaError: "schema-error",
+    StoreError: "store-unavailable",
+    AuthenticationError: "unauthenticated",
+    PermissionDeniedError: "forbidden",
+    ServerUnavailableError: "unavailable",
+    RequestError: "bad-request",
+}
+_CLASSES = {code: cls for cls, code in _CODES.items()}
+
+
+def error_code(exc: RemoteTaskError) -> str:
+    """The stable code an HTTP problem carries for this exception (its closest class)."""
+    for cls in type(exc).__mro__:
+        code = _CODES.get(cls)
+        if code is not None:
+            return code
+    return "error"
+
+
+def error_class(code: str) -> type[RemoteTaskError] | None:
+    """The exception class for a problem code, so a remote error raises the local class."""
+    return _CLASSES.get(code)

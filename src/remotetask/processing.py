@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, time_out
 from remotetask.runner import (
+    after_finish,
     finish_time,
     outcome_of,
     retry_or_fail,
     run_cron,
     store_outcome,
-    warn_superseded,
 )
 from remotetask.store.base import Claim
 
@@ -201,8 +201,8 @@ class Processor:
                 outcome = outcome_of(service, claim, now)
                 ended = finish_time(service, now)
                 if self._stop.is_set():
-                    if not store_outcome(service, claim, outcome, ended):
-                        warn_superseded(service, claim.job)
+                    stored = store_outcome(service, claim, outcome, ended)
+                    after_finish(service, claim, outcome, ended, stored)
                     return
                 try:
                     finished, claims = store.finish_and_claim(
@@ -218,11 +218,10 @@ class Processor:
                     log.exception(
                         "storing job %s of %s failed; retrying", claim.job.id, service.ref
                     )
-                    if not store_outcome(service, claim, outcome, ended):
-                        warn_superseded(service, claim.job)
+                    stored = store_outcome(service, claim, outcome, ended)
+                    after_finish(service, claim, outcome, ended, stored)
                     return
-            if not finished:
-                warn_superseded(service, claim.job)
+            after_finish(service, claim, outcome, ended, finished)
             if not claims:
                 return
             claim, now = claims[0], ended

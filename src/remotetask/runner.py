@@ -27,9 +27,8 @@ log = logging.getLogger("remotetask")
 def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
     """Run a claimed job and store how it ended (refused if the claim was superseded)."""
     outcome = outcome_of(service, claim, now)
-    finished = store_outcome(service, claim, outcome, finish_time(service, now))
-    if not finished:
-        warn_superseded(service, claim.job)
+    ended = finish_time(service, now)
+    after_finish(service, claim, outcome, ended, store_outcome(service, claim, outcome, ended))
     return outcome
 
 
@@ -53,6 +52,16 @@ def outcome_of(service: TaskService, claim: Claim, now: float) -> Outcome:
 def finish_time(service: TaskService, now: float) -> float:
     """When a run ended: the clock, but never before the pass's ``now`` (tests drive it)."""
     return max(now, service.clock.now())
+
+
+def after_finish(
+    service: TaskService, claim: Claim, outcome: Outcome, ended: float, stored: bool
+) -> None:
+    """Tell the observers about a stored outcome, or warn that it was refused."""
+    if stored:
+        service.app.notify_finished(service, claim.job, outcome, ended)
+    else:
+        warn_superseded(service, claim.job)
 
 
 def warn_superseded(service: TaskService, job: Job) -> None:

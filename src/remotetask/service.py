@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -194,6 +195,7 @@ class TaskService:
     def _insert(self, jobs: list[NewJob]) -> list[int]:
         ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())
         self.wakeup.set()
+        self.app.notify_submitted(self, [job.task for job in jobs])
         return ids
 
     # -- reading ----------------------------------------------------------------------
@@ -273,6 +275,46 @@ class TaskService:
         assert job.next_call is not None
         next_call = job.schedule.next_after(now)
         return self.store.fire_cron(job.id, job.next_call, next_call, now, lease_until)
+
+    # -- operator verbs (used by the HTTP API, CLI and UI) ----------------------------
+
+    def retry(self, job_id: int) -> bool:
+        """Queue an ``error`` job again; True if it was requeued, False if it is not in error.
+
+        Its attempts are reset to 0 (the task's retry policy applies afresh) and its
+        error, traceback and result are cleared. A failed cron job cannot be retried:
+        it keeps its schedule and fires again by itself.
+        """
+        job = self.job(job_id)
+        if job.schedule is not None and not job.schedule.is_delay:
+            raise InvalidStatusError(f"job {job_id} is a cron job; it runs again on schedule")
+        retried = self.store.retry_job(self.ref, job_id)
+        if retried:
+            self.wakeup.set()
+        return retried
+
+    def delete(self, job_id: int) -> bool:
+        """Remove one finished job; True if removed, False if it is not finished yet."""
+        self.job(job_id)
+        return self.store.delete_job(self.ref, job_id)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> Job:
+        """Block until the job is finished and return it; TimeoutError after ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.005
+        while True:
+            job = self.job(job_id)
+            if job.status in FINISHED:
+                return job
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                raise TimeoutError(f"job {job_id} is still {job.status} after {timeout} s")
+            time.sleep(pause if left is None else min(pause, left))
+            pause = min(pause * 2, 0.2)
+
+    def cancel_all(self) -> int:
+        """Cancel every waiting job (running ones are not touched); return how many."""
+        return self.store.cancel_waiting(self.ref, self.clock.now())
 
     # -- background processing --------------------------------------------------------
 

@@ -41,6 +41,12 @@ EXPECTED = {
     "ConfigError",
     "StoreError",
     "SchemaError",
+    "Client",
+    "RemoteService",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "ServerUnavailableError",
+    "RequestError",
     "__version__",
 }
 

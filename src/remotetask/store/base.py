@@ -14,6 +14,7 @@ from typing import Protocol
 
 from remotetask.jobs import CronRun, Job, Status
 from remotetask.refs import ServiceRef
+from remotetask.tokens import Role, Token
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +251,43 @@ class Store(Protocol):
 
     def workers(self) -> list[WorkerInfo]:
         """Every recorded worker, by name."""
+
+    # -- the remote service's verbs (portable SQL in store/sql_admin.py) ----------------
+
+    def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
+        """Queue an ``error`` job again with attempts, error and result cleared; False otherwise."""
+
+    def delete_job(self, ref: ServiceRef, job_id: int) -> bool:
+        """Delete one finished job (and its cron runs); False if it is not finished."""
+
+    def cancel_waiting(self, ref: ServiceRef, now: float) -> int:
+        """Cancel every waiting job of the service in one transaction; return how many."""
+
+    def status_counts(self) -> dict[tuple[ServiceRef, Status], int]:
+        """Jobs per (service, status) across all services."""
+
+    def insert_token(
+        self,
+        name: str,
+        secret_hash: str,
+        role: Role,
+        sites: Sequence[str],
+        now: float,
+        expires: float | None,
+    ) -> Token:
+        """Store a token by the hash of its secret and return it."""
+
+    def token_by_hash(self, secret_hash: str) -> Token | None:
+        """The token whose secret has this SHA-256 hex digest, revoked or not."""
+
+    def list_tokens(self) -> list[Token]:
+        """Every token, oldest first."""
+
+    def revoke_token(self, token_id: int, now: float) -> bool:
+        """Revoke a token; False if it does not exist or is already revoked."""
+
+    def touch_token(self, token_id: int, now: float) -> None:
+        """Record when a token was last used."""
+
+    def count_tokens(self) -> int:
+        """How many tokens exist, revoked ones included."""

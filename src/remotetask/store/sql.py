@@ -19,6 +19,7 @@ from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, Cron
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
 from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, WorkerInfo
+from remotetask.store.sql_admin import AdminSqlVerbs
 
 NEVER = 253402300799.0
 """Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
@@ -98,7 +99,7 @@ def placeholders(count: int) -> str:
     return ", ".join("?" * count)
 
 
-class SqlStore(ABC):
+class SqlStore(AdminSqlVerbs, ABC):
     """Store verbs in portable SQL over a backend's transactions."""
 
     def __init__(self) -> None:
@@ -201,10 +202,10 @@ class SqlStore(ABC):
             ids.append(int(cur.fetchone()[0]))
         return ids
 
-    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:  # noqa: B027 (optional hook)
+    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:
         """Hook run in the inserting transaction (PostgreSQL sends its wake-up NOTIFY here)."""
 
-    def subscribe(self, callback: Callable[[str], None]) -> None:  # noqa: B027 (optional hook)
+    def subscribe(self, callback: Callable[[str], None]) -> None:
         """Wake-up notifications for jobs added by other processes; none without a backend hook."""
 
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:

@@ -1,0 +1,406 @@
+"""The remote client: ``Client(url, token).service("site@Svc")`` offers TaskService's verbs.
+
+Code written against a local ``TaskService`` runs against a remote one
+unchanged: the same method names and arguments, the same return types
+(``Job``, ``Status``, ``Schedule``) and the same exceptions (a problem's
+``code`` names the class). Only HTTP and ``jobs``/``errors`` are needed here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from remotetask import jsonvalue
+from remotetask.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    InvalidStatusError,
+    JobNotFoundError,
+    PermissionDeniedError,
+    RemoteTaskError,
+    RequestError,
+    ServerUnavailableError,
+    error_class,
+)
+from remotetask.jobs import FINISHED, Job, Status
+from remotetask.refs import ServiceRef
+from remotetask.schedule import Schedule
+from remotetask.store.base import JobQuery
+
+LONG_POLL_SECONDS = 30.0
+"""The longest single ``?wait=`` a client asks for; ``wait`` repeats it as needed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteTask:
+    """A task as the server describes it (the callable stays on the server)."""
+
+    name: str
+    description: str
+
+
+class Client:
+    """An HTTP connection to ``remotetask serve``; use as a context manager or ``close()``."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"User-Agent": "remotetask-client"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    def __repr__(self) -> str:
+        return f"<Client {self.url}>"
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def service(self, ref: str | ServiceRef) -> RemoteService:
+        """The service ``site@Service`` on the server (checked on first use)."""
+        parsed = ref if isinstance(ref, ServiceRef) else ServiceRef.parse(ref)
+        return RemoteService(self, parsed)
+
+    def services(self) -> list[str]:
+        """References of the services the token may see."""
+        return [item["ref"] for item in self.request("GET", "/api/v1/services").json()]
+
+    def add_service(self, ref: str) -> RemoteService:
+        """Create a service on the server (admin role) and return it."""
+        self.request("POST", "/api/v1/services", json={"ref": ref})
+        return self.service(ref)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: float | None = None,
+    ) -> httpx.Response:
+        """Send a request; a problem answer raises the matching remotetask exception."""
+        content = None
+        all_headers = dict(headers or {})
+        if json is not None:
+            content = jsonvalue.dumps(json).encode("utf-8")
+            all_headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=content,
+                params=params,
+                headers=all_headers,
+                timeout=self.timeout if timeout is None else timeout,
+            )
+        except httpx.TransportError as exc:
+            raise ServerUnavailableError(f"cannot reach {self.url}: {exc}") from None
+        if response.is_success:
+            return response
+        raise _exception(response)
+
+
+def _exception(response: httpx.Response) -> RemoteTaskError:
+    """The exception a problem answer stands for."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    detail = body.get("detail") if isinstance(body, dict) else None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = str(detail or f"HTTP {response.status_code} from {response.request.url}")
+    cls = error_class(code) if isinstance(code, str) else None
+    if cls is None:
+        if response.status_code == 401:
+            cls = AuthenticationError
+        elif response.status_code == 403:
+            cls = PermissionDeniedError
+        elif response.status_code >= 500:
+            cls = ServerUnavailableError
+        elif code == "validation":
+            cls = InvalidInputError
+        else:
+            cls = RequestError
+    return cls(message)
+
+
+def job_from_json(data: dict[str, Any]) -> Job:
+    """A Job value from the API's JSON."""
+    schedule = data.get("schedule")
+    return Job(
+        id=int(data["id"]),
+        service=data["service"],
+        task=data["task"],
+        input=data.get("input"),
+        status=Status(data["status"]),
+        result=data.get("result"),
+        error=data.get("error"),
+        traceback=data.get("traceback"),
+        attempts=int(data.get("attempts", 0)),
+        progress=data.get("progress"),
+        progress_message=data.get("progress_message"),
+        created=float(data["created"]),
+        started=data.get("started"),
+        ended=data.get("ended"),
+        schedule=None if schedule is None else Schedule.from_json(schedule),
+        next_call=data.get("next_call"),
+        cancel_requested=bool(data.get("cancel_requested", False)),
+    )
+
+
+class RemoteService:
+    """A service on a server, with the verbs of TaskService."""
+
+    def __init__(self, client: Client, ref: ServiceRef) -> None:
+        self.client = client
+        self.ref = ref
+        self._base = f"/api/v1/services/{quote(str(ref), safe='@')}"
+
+    def __repr__(self) -> str:
+        return f"<RemoteService {self.ref} at {self.client.url}>"
+
+    def _call(self, method: str, path: str = "", **kwargs: Any) -> Any:
+        response = self.client.request(method, self._base + path, **kwargs)
+        return None if response.status_code == 204 else response.json()
+
+    # -- tasks and jobs ---------------------------------------------------------------
+
+    def available_tasks(self) -> dict[str, RemoteTask]:
+        """Every task the service can run, by name."""
+        items = self._call("GET", "/tasks")
+        return {item["name"]: RemoteTask(item["name"], item["description"]) for item in items}
+
+    def add(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        start_later: bool = False,
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Queue a job and return its id (a repeated ``idempotency_key`` returns the first)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        body = {"task": task, "input": input, "start_later": start_later}
+        return int(self._call("POST", "/jobs", json=body, headers=headers)["id"])
+
+    def add_cron_job(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        minute: Iterable[int] = (),
+        hour: Iterable[int] = (),
+        day_of_month: Iterable[int] = (),
+        month: Iterable[int] = (),
+        day_of_week: Iterable[int] = (),
+        delay: float | None = None,
+        cron: str | None = None,
+        timezone: str = "UTC",
+    ) -> int:
+        """Add a cron job or, with ``delay``, a one-shot delayed job; return its id."""
+        if delay is not None:
+            body: dict[str, Any] = {"task": task, "input": input, "delay": delay}
+            return int(self._call("POST", "/jobs", json=body)["id"])
+        body = {
+            "task": task,
+            "input": input,
+            "minute": list(minute),
+            "hour": list(hour),
+            "day_of_month": list(day_of_month),
+            "month": list(month),
+            "day_of_week": list(day_of_week),
+            "cron": cron,
+            "timezone": timezone,
+        }
+        return int(self._call("POST", "/cron-jobs", json=body)["id"])
+
+    def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
+        """Change a cron job's schedule fields and reschedule it; return the new schedule."""
+        body = {k: list(v) if isinstance(v, tuple | list) else v for k, v in fields.items()}
+        data = self._call("PATCH", f"/cron-jobs/{int(job_id)}", json=body)
+        return Schedule.from_json(data["schedule"])
+
+    def start_job(self, job_id: int) -> bool:
+        return bool(self._call("POST", f"/jobs/{int(job_id)}/start")["started"])
+
+    def cancel(self, job_id: int) -> bool:
+        return bool(self._call("POST", f"/jobs/{int(job_id)}/cancel")["cancelled"])
+
+    def retry(self, job_id: int) -> bool:
+        return bool(self._call("POST", f"/jobs/{int(job_id)}/retry")["retried"])
+
+    def delete(self, job_id: int) -> bool:
+        """Remove a finished job; False if it has not finished."""
+        try:
+            self._call("DELETE", f"/jobs/{int(job_id)}")
+        except InvalidStatusError:
+            return False
+        return True
+
+    def cancel_all(self) -> int:
+        return int(self._call("POST", "/jobs/cancel-all")["count"])
+
+    def clean(self, statuses: Iterable[Status | str] = FINISHED) -> int:
+        """Remove finished jobs with these statuses; return how many were removed."""
+        body = {"statuses": sorted(str(s) for s in statuses)}
+        return int(self._call("POST", "/clean", json=body)["count"])
+
+    # -- reading ----------------------------------------------------------------------
+
+    def job(self, job_id: int) -> Job:
+        return job_from_json(self._call("GET", f"/jobs/{int(job_id)}"))
+
+    def status(self, job_id: int) -> Status:
+        return self.job(job_id).status
+
+    def result(self, job_id: int) -> Any:
+        return self.job(job_id).result
+
+    def error(self, job_id: int) -> str | None:
+        return self.job(job_id).error
+
+    def poll(self, job_id: int, wait: float) -> Job:
+        """The job, as soon as it is finished or after ``wait`` seconds (one long-poll)."""
+        data = self._call(
+            "GET",
+            f"/jobs/{int(job_id)}",
+            params={"wait": round(max(0.0, wait), 3)},
+            timeout=wait + self.client.timeout,
+        )
+        return job_from_json(data)
+
+    def wait(self, job_id: int, timeout: float | None = None) -> Job:
+        """Long-poll until the job is finished; TimeoutError after ``timeout`` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = LONG_POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            job = self.poll(job_id, min(left, LONG_POLL_SECONDS))
+            if job.status in FINISHED:
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} is still {job.status} after {timeout} s")
+
+    def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
+        """One page of jobs, as ``TaskService.list_jobs``."""
+        query = query or JobQuery()
+        params: dict[str, Any] = {
+            "sort": "newest" if query.newest_first else "oldest",
+            "limit": query.limit,
+        }
+        if query.statuses:
+            params["status"] = sorted(str(s) for s in query.statuses)
+        if query.task is not None:
+            params["task"] = query.task
+        if query.after_id is not None:
+            later = (job for job in self._pages(params) if _after(job.id, query))
+            return [job for _, job in zip(range(query.limit), later, strict=False)]
+        page = self._call("GET", "/jobs", params=params)
+        return [job_from_json(item) for item in page["items"]]
+
+    def page(
+        self,
+        *,
+        statuses: Iterable[Status | str] = (),
+        task: str | None = None,
+        limit: int = 50,
+        oldest_first: bool = False,
+        cursor: str | None = None,
+    ) -> tuple[list[Job], str | None]:
+        """One page of jobs and the cursor of the next page (None at the end)."""
+        params: dict[str, Any] = {"limit": limit, "sort": "oldest" if oldest_first else "newest"}
+        if statuses:
+            params["status"] = sorted(str(s) for s in statuses)
+        if task is not None:
+            params["task"] = task
+        if cursor is not None:
+            params["cursor"] = cursor
+        data = self._call("GET", "/jobs", params=params)
+        return [job_from_json(item) for item in data["items"]], data["next_cursor"]
+
+    def _pages(self, params: dict[str, Any]) -> Iterator[Job]:
+        params = dict(params)
+        while True:
+            page = self._call("GET", "/jobs", params=params)
+            for item in page["items"]:
+                yield job_from_json(item)
+            if page["next_cursor"] is None:
+                return
+            params["cursor"] = page["next_cursor"]
+
+    def cron_jobs(self) -> list[Job]:
+        """Waiting cron and delayed jobs with their next call time."""
+        return [job_from_json(item) for item in self._call("GET", "/cron-jobs")]
+
+    def counts(self) -> dict[Status, int]:
+        data = self._call("GET")
+        return {Status(k): int(v) for k, v in data["counts"].items()}
+
+    @property
+    def jobs(self) -> Mapping[int, Job]:
+        """Every job of the service by id, fetched from the server on access."""
+        return RemoteJobs(self)
+
+    # -- processing -------------------------------------------------------------------
+
+    def start_processing(self) -> None:
+        self._call("POST", "/processing/start")
+
+    def stop_processing(self) -> None:
+        self._call("POST", "/processing/stop")
+
+    def is_processing(self) -> bool:
+        return bool(self._call("GET")["processing"])
+
+
+def _after(job_id: int, query: JobQuery) -> bool:
+    assert query.after_id is not None
+    return job_id < query.after_id if query.newest_first else job_id > query.after_id
+
+
+class RemoteJobs(Mapping[int, Job]):
+    """Read-only mapping of a remote service's jobs."""
+
+    def __init__(self, service: RemoteService) -> None:
+        self._service = service
+
+    def __getitem__(self, job_id: int) -> Job:
+        try:
+            return self._service.job(job_id)
+        except JobNotFoundError:
+            raise KeyError(job_id) from None
+
+    def __iter__(self) -> Iterator[int]:
+        params = {"sort": "oldest", "limit": 500}
+        return iter([job.id for job in self._service._pages(params)])
+
+    def __len__(self) -> int:
+        return sum(self._service.counts().values())

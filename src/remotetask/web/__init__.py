@@ -1,0 +1,83 @@
+"""The remote service: JSON API, XML-RPC, health and metrics, as one ASGI app.
+
+``create_web_app(app, settings)`` builds it; ``remotetask serve`` runs it with
+uvicorn. The lifespan starts the autostart services' processing and stops it
+with the grace period, so the server process owns its workers' life.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from remotetask.app import App
+from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
+from remotetask.web.auth import Authenticator
+from remotetask.web.errors import install_problem_handlers
+from remotetask.web.guard import BodyGuard
+from remotetask.web.metrics import Metrics
+from remotetask.web.models import ProblemOut
+from remotetask.web.settings import WebSettings
+
+__all__ = ["WebSettings", "create_web_app"]
+
+_PROBLEM = {"model": ProblemOut, "content": {"application/problem+json": {}}}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"description": text, **_PROBLEM}
+    for code, text in (
+        (400, "Malformed request"),
+        (401, "Missing, wrong, expired or revoked token"),
+        (403, "The token's role does not allow this"),
+        (404, "No such service or job (or not visible to the token)"),
+        (409, "The job is not in a state that allows this"),
+        (413, "Body too large"),
+        (415, "Wrong content type"),
+        (422, "Invalid values"),
+        (503, "The store is unavailable; retry later"),
+    )
+}
+
+
+def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
+    """The ASGI app serving ``app``'s services over HTTP and XML-RPC."""
+    settings = settings or WebSettings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        app.observers.append(metrics)
+        if settings.autostart:
+            await run_in_threadpool(app.autostart, list(settings.autostart))
+        try:
+            yield
+        finally:
+            await run_in_threadpool(app.stop, settings.shutdown_grace)
+            app.observers.remove(metrics)
+
+    api = FastAPI(
+        title="remotetask",
+        version=_version(),
+        summary="Remote task execution: named tasks queued as jobs, cron and delayed jobs.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        responses=_ERRORS,
+    )
+    api.state.app = app
+    api.state.settings = settings
+    api.state.metrics = metrics
+    api.state.authenticator = Authenticator(app, enabled=settings.auth)
+    install_problem_handlers(api)
+    for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
+        api.include_router(module.router)
+    api.add_middleware(BodyGuard, max_body=settings.max_body)
+    return api
+
+
+def _version() -> str:
+    from remotetask import __version__
+
+    return __version__

@@ -1,0 +1,171 @@
+"""``/api/v1``: tasks, services and processing, cron jobs, and cleaning.
+
+Creating services, cron jobs and cleaning need the admin role; starting and
+stopping processing need operate; reading needs read.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from remotetask.app import App
+from remotetask.errors import InvalidReferenceError, InvalidStatusError, JobNotFoundError
+from remotetask.jobs import CRONJOB, DELAYED
+from remotetask.refs import ServiceRef
+from remotetask.service import TaskService
+from remotetask.store.base import JobQuery
+from remotetask.tasks import Task
+from remotetask.tokens import Role
+from remotetask.web.auth import (
+    AdminService,
+    OperateService,
+    Principal,
+    ReadService,
+    require,
+)
+from remotetask.web.errors import Problem
+from remotetask.web.models import (
+    CleanIn,
+    Count,
+    CronJobIn,
+    CronJobPatch,
+    JobIdPath,
+    JobOut,
+    ProcessingOut,
+    ServiceIn,
+    ServiceOut,
+    TaskOut,
+)
+
+router = APIRouter(prefix="/api/v1")
+
+MAX_CRON_LIST = 1000
+
+
+def describe(task: Task) -> TaskOut:
+    """A task's name and the first line of its docstring."""
+    doc = inspect.getdoc(task.func) or ""
+    return TaskOut(name=task.name, description=doc.splitlines()[0] if doc else "")
+
+
+def service_out(service: TaskService) -> ServiceOut:
+    counts = {str(status): count for status, count in service.counts().items()}
+    return ServiceOut(
+        ref=str(service.ref),
+        site=service.ref.site,
+        name=service.ref.name,
+        processing=service.is_processing(),
+        counts=counts,
+    )
+
+
+@router.get("/tasks", tags=["tasks"], summary="List the tasks this server can run")
+def list_tasks(
+    request: Request, _: Annotated[Principal, Depends(require(Role.READ))]
+) -> list[TaskOut]:
+    app: App = request.app.state.app
+    return [describe(task) for task in sorted(app.tasks.values(), key=lambda t: t.name)]
+
+
+@router.get("/services/{service}/tasks", tags=["tasks"], summary="List a service's tasks")
+def service_tasks(service: ReadService) -> list[TaskOut]:
+    tasks = service.available_tasks()
+    return [describe(tasks[name]) for name in sorted(tasks)]
+
+
+@router.get("/services", tags=["services"], summary="List the services the token may see")
+def list_services(
+    request: Request, caller: Annotated[Principal, Depends(require(Role.READ))]
+) -> list[ServiceOut]:
+    app: App = request.app.state.app
+    return [service_out(s) for s in app.services() if caller.sees(s.ref.site)]
+
+
+@router.post("/services", tags=["services"], status_code=201, summary="Create a service")
+def create_service(
+    body: ServiceIn, request: Request, caller: Annotated[Principal, Depends(require(Role.ADMIN))]
+) -> ServiceOut:
+    try:
+        ref = ServiceRef.parse(body.ref)
+    except InvalidReferenceError as exc:
+        raise Problem(422, str(exc), code="invalid-reference") from None
+    if not caller.sees(ref.site):
+        raise Problem(403, f"the token may not create services in site {ref.site_label!r}")
+    app: App = request.app.state.app
+    return service_out(app.add_service(ref))
+
+
+@router.get("/services/{service}", tags=["services"], summary="A service and its job counts")
+def get_service(service: ReadService) -> ServiceOut:
+    return service_out(service)
+
+
+@router.post("/services/{service}/processing/start", tags=["services"], summary="Start processing")
+def start_processing(service: OperateService) -> ProcessingOut:
+    service.start_processing()
+    return ProcessingOut(processing=service.is_processing())
+
+
+@router.post("/services/{service}/processing/stop", tags=["services"], summary="Stop processing")
+def stop_processing(service: OperateService) -> ProcessingOut:
+    """Stop claiming jobs; running ones get the grace period, then return to the queue."""
+    service.stop_processing()
+    return ProcessingOut(processing=service.is_processing())
+
+
+@router.post("/services/{service}/clean", tags=["jobs"], summary="Remove finished jobs")
+def clean(service: AdminService, body: CleanIn | None = None) -> Count:
+    """Remove jobs with the given finished statuses (default all three); returns how many."""
+    statuses = (body or CleanIn()).statuses
+    try:
+        return Count(count=service.clean(statuses))
+    except InvalidStatusError as exc:
+        raise Problem(422, str(exc), code="invalid-status") from None
+
+
+@router.post(
+    "/services/{service}/cron-jobs", tags=["cron"], status_code=201, summary="Add a cron job"
+)
+def add_cron_job(service: AdminService, body: CronJobIn) -> JobOut:
+    """Fields sets (as the original) or a crontab expression with a time zone."""
+    job_id = service.add_cron_job(
+        body.task,
+        body.input,
+        minute=body.minute,
+        hour=body.hour,
+        day_of_month=body.day_of_month,
+        month=body.month,
+        day_of_week=body.day_of_week,
+        cron=body.cron,
+        timezone=body.timezone,
+    )
+    return JobOut.of(service.job(job_id))
+
+
+@router.get("/services/{service}/cron-jobs", tags=["cron"], summary="List cron and delayed jobs")
+def list_cron_jobs(service: ReadService) -> list[JobOut]:
+    """Waiting cron and delayed jobs with their schedule and ``next_call`` (null until the
+    first processing pass after they were added or changed)."""
+    query = JobQuery(
+        statuses=frozenset({CRONJOB, DELAYED}), newest_first=False, limit=MAX_CRON_LIST
+    )
+    return [JobOut.of(job) for job in service.list_jobs(query)]
+
+
+@router.get("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Get a cron job")
+def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
+    job = service.job(job_id)
+    if job.schedule is None:
+        raise JobNotFoundError(f"job {job_id} of {service.ref} is not a cron or delayed job")
+    return JobOut.of(job)
+
+
+@router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
+def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+    """Change the given schedule fields and reschedule the job."""
+    fields: dict[str, Any] = body.model_dump(exclude_unset=True)
+    service.update_cron_job(job_id, **fields)
+    return JobOut.of(service.job(job_id))

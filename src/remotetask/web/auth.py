@@ -1,0 +1,176 @@
+"""Who is asking: bearer tokens (and HTTP Basic for XML-RPC), roles and site scopes.
+
+Every route that touches data depends on ``require(role)`` or
+``service_for(role)``. A service outside the token's sites answers 404, as if
+it did not exist, so ids and names of other sites cannot be probed; a
+visible service with a too-weak role answers 403.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from remotetask.app import App
+from remotetask.errors import InvalidReferenceError, UnknownServiceError
+from remotetask.refs import ServiceRef
+from remotetask.service import TaskService
+from remotetask.tokens import Role, Token, hash_secret
+from remotetask.web.errors import Problem
+
+TOUCH_EVERY_SECONDS = 60.0
+"""``last_used`` is written at most this often per token, to keep reads read-only."""
+_QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `remotetask token create`")
+
+
+def _unauthenticated(detail: str, scheme: str = "Bearer") -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": f'{scheme} realm="remotetask"'})
+
+
+def _forbidden(detail: str) -> Problem:
+    return Problem(403, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The caller: a token, or nobody at all when auth is disabled on loopback."""
+
+    token: Token | None
+
+    def sees(self, site: str) -> bool:
+        return self.token is None or self.token.sees(site)
+
+    def allows(self, role: Role) -> bool:
+        return self.token is None or self.token.role.allows(role)
+
+    @property
+    def label(self) -> str:
+        return "anonymous" if self.token is None else f"token {self.token.id} ({self.token.name})"
+
+
+class Authenticator:
+    """Turns an Authorization header into a Principal, or raises 401."""
+
+    def __init__(self, app: App, enabled: bool = True) -> None:
+        self.app = app
+        self.enabled = enabled
+        self._touched: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def from_secret(self, secret: str | None, scheme: str = "Bearer") -> Principal:
+        """Authenticate a presented secret (None when no credentials were sent)."""
+        if not self.enabled:
+            return Principal(None)
+        if not secret:
+            raise _unauthenticated(
+                "an API token is required: Authorization: Bearer <token>", scheme
+            )
+        now = self.app.clock.now()
+        token = self.app.store.token_by_hash(hash_secret(secret))
+        if token is None or not token.active(now):
+            raise _unauthenticated(
+                "the API token is not valid (unknown, expired or revoked)", scheme
+            )
+        self._touch(token.id, now)
+        return Principal(token)
+
+    def from_basic_or_bearer(self, header: str | None) -> Principal:
+        """For XML-RPC: HTTP Basic with the token as password (any user name), or Bearer."""
+        if not self.enabled:
+            return Principal(None)
+        scheme, _, value = (header or "").partition(" ")
+        if scheme.lower() == "bearer":
+            return self.from_secret(value.strip(), "Basic")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise _unauthenticated(
+                    "the Basic credentials are not valid base64", "Basic"
+                ) from None
+            return self.from_secret(decoded.partition(":")[2], "Basic")
+        return self.from_secret(None, "Basic")
+
+    def _touch(self, token_id: int, now: float) -> None:
+        with self._lock:
+            last = self._touched.get(token_id)
+            if last is not None and now - last < TOUCH_EVERY_SECONDS:
+                return
+            self._touched[token_id] = now
+        self.app.store.touch_token(token_id, now)
+
+
+def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller of a JSON API request (tokens in URLs are refused)."""
+    if any(name in request.query_params for name in _QUERY_TOKEN_NAMES):
+        raise _unauthenticated("send the token in the Authorization header, never in the URL")
+    authenticator: Authenticator = request.app.state.authenticator
+    secret = None if credentials is None else credentials.credentials
+    return authenticator.from_secret(secret)
+
+
+def require(role: Role) -> Callable[[Principal], Principal]:
+    """A dependency: an authenticated caller whose role includes ``role``."""
+
+    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not caller.allows(role):
+            raise _forbidden(f"this needs the {role.value} role; the token has {_role(caller)}")
+        return caller
+
+    return check
+
+
+def resolve_service(app: App, caller: Principal, text: str, role: Role) -> TaskService:
+    """The service ``text`` names, as the caller may see it: 404 if hidden, 403 if too weak."""
+    try:
+        ref = ServiceRef.parse(text)
+    except InvalidReferenceError as exc:
+        raise UnknownServiceError(f"no service {text!r}: {exc}") from None
+    if not caller.sees(ref.site):
+        raise UnknownServiceError(f"no service {ref}")
+    if not caller.allows(role):
+        raise _forbidden(f"this needs the {role.value} role; the token has {_role(caller)}")
+    return app.service(ref)
+
+
+ServicePath = Annotated[
+    str,
+    Path(
+        description="The service as `site@Service` (`@Service` for the root site)",
+        examples=["site1@Converter"],
+    ),
+]
+
+
+def service_for(role: Role) -> Callable[..., TaskService]:
+    """A dependency: the ``{service}`` of the path, checked against the caller's token."""
+
+    def resolve(
+        request: Request, service: ServicePath, caller: Annotated[Principal, Depends(principal)]
+    ) -> TaskService:
+        return resolve_service(request.app.state.app, caller, service, role)
+
+    return resolve
+
+
+def _role(caller: Principal) -> str:
+    return "no restriction" if caller.token is None else caller.token.role.value
+
+
+ReadService = Annotated[TaskService, Depends(service_for(Role.READ))]
+"""The path's service, for a caller with at least the read role."""
+SubmitService = Annotated[TaskService, Depends(service_for(Role.SUBMIT))]
+OperateService = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
+AdminService = Annotated[TaskService, Depends(service_for(Role.ADMIN))]

@@ -1,0 +1,21 @@
+"""What the web layer needs to know beyond the App: limits and the auth switch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """Limits and switches of one web app (``remotetask serve`` fills them from Config)."""
+
+    max_body: int = 1024 * 1024
+    """Largest request body in bytes; larger ones get 413 before more is read."""
+    max_wait: float = 60.0
+    """Cap on ``?wait=`` long-polls, in seconds."""
+    auth: bool = True
+    """False only for ``--insecure-no-auth`` on a loopback address."""
+    autostart: tuple[str, ...] = ()
+    """Directives of the services to process while the app runs (lifespan)."""
+    shutdown_grace: float | None = None
+    """Grace for running jobs at shutdown; None: the App's setting."""
