@@ -168,6 +168,13 @@ class TaskService:
             return True
         return self.store.request_cancel(self.ref, job_id)
 
+    def retry(self, job_id: int) -> bool:
+        """Queue an errored job again (error cleared, attempts kept); False if not errored."""
+        retried = self.store.retry_job(self.ref, job_id)
+        if retried:
+            self.wakeup.set()
+        return retried
+
     def clean(self, statuses: Iterable[Status | str] = FINISHED) -> int:
         """Remove finished jobs with these statuses; return how many were removed."""
         wanted = frozenset(str(value) for value in statuses)

@@ -214,3 +214,16 @@ class Store(Protocol):
 
     def next_due(self, ref: ServiceRef) -> float | None:
         """The earliest future time at which something of the service becomes due."""
+
+    def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
+        """Queue an ``error`` job again, clearing its error and times; attempts are kept.
+
+        Guarded by ``status = 'error'``: returns False for any other status.
+        """
+
+    def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
+        """How many jobs completed or failed in each minute from ``since`` on.
+
+        Keys count whole minutes after ``since`` (0 is ``[since, since + 60)``);
+        minutes without any job are omitted. Cancelled jobs are not counted.
+        """
