@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 
 import remotetask
-from remotetask.ui import Principal, create_ui_app
+from remotetask.ui import Principal, TokenVerifier, create_ui_app
 from tests.waiting import wait_until
 
 TOKENS = {
@@ -30,11 +30,13 @@ def verify(token: str) -> Principal | None:
 
 
 @contextmanager
-def serve(app: remotetask.App, refresh_seconds: float = 1.0) -> Iterator[str]:
+def serve(
+    app: remotetask.App, refresh_seconds: float = 1.0, verify_token: TokenVerifier = verify
+) -> Iterator[str]:
     """Serve the UI mounted at /ui (as the real server will); yield its base URL."""
     ui = create_ui_app(
         app,
-        verify,
+        verify_token,
         secret_key=b"test-secret-key-of-32-bytes-long",
         extra_templates=TEMPLATES,
         refresh_seconds=refresh_seconds,

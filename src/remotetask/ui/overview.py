@@ -106,7 +106,7 @@ def chart(per_minute: dict[int, int], since: float) -> Chart:
     slot = CHART_WIDTH // CHART_MINUTES
     bars = []
     for minute, count in enumerate(counts):
-        height = 0 if peak == 0 else max(1, round(count / peak * CHART_HEIGHT))
+        height = 0 if count == 0 else max(1, round(count / peak * CHART_HEIGHT))
         start = since + minute * 60
         hhmm = f"{int(start // 3600 % 24):02d}:{int(start // 60 % 60):02d}"
         label = f"{hhmm} UTC: {count} job{'' if count == 1 else 's'}"
