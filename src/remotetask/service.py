@@ -134,7 +134,8 @@ class TaskService:
         elif any(
             name in fields for name in ("minute", "hour", "day_of_month", "month", "day_of_week")
         ):
-            base = dataclasses.replace(job.schedule, cron=None, delay=None)
+            # Field sets are always UTC: a crontab's timezone does not carry over.
+            base = dataclasses.replace(job.schedule, cron=None, delay=None, timezone="UTC")
         else:
             base = job.schedule
         values: dict[str, Any] = {

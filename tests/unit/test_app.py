@@ -81,3 +81,13 @@ def test_update_cron_job_validates_fields() -> None:
     with pytest.raises(remotetask.JobNotFoundError):
         service.update_cron_job(999, minute=(2,))
     app.close()
+
+
+def test_a_crontab_job_in_a_timezone_can_move_to_field_sets() -> None:
+    app = App("sqlite://")
+    app.register("echo", lambda input: input)
+    service = app.add_service("s@S")
+    jobid = service.add_cron_job("echo", cron="0 3 * * *", timezone="Europe/Berlin")
+    schedule = service.update_cron_job(jobid, minute=(5,))
+    assert (schedule.cron, schedule.timezone, schedule.minute) == (None, "UTC", (5,))
+    app.close()

@@ -291,3 +291,10 @@ class Store(Protocol):
 
     def count_tokens(self) -> int:
         """How many tokens exist, revoked ones included."""
+
+    def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
+        """How many jobs completed or failed in each minute from ``since`` on.
+
+        Keys count whole minutes after ``since`` (0 is ``[since, since + 60)``);
+        minutes without any job are omitted. Cancelled jobs are not counted.
+        """

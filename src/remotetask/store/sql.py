@@ -15,7 +15,18 @@ from typing import Any, Protocol
 
 from remotetask import jsonvalue
 from remotetask.errors import UnknownServiceError
-from remotetask.jobs import CRONJOB, DELAYED, FINISHED, PROCESSING, QUEUED, CronRun, Job, Status
+from remotetask.jobs import (
+    COMPLETED,
+    CRONJOB,
+    DELAYED,
+    ERROR,
+    FINISHED,
+    PROCESSING,
+    QUEUED,
+    CronRun,
+    Job,
+    Status,
+)
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
 from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, WorkerInfo
@@ -633,6 +644,20 @@ class SqlStore(AdminSqlVerbs, ABC):
                 )
                 for name, host, pid, services, s, hb in cur.fetchall()
             ]
+
+    def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
+        # Integer division of non-negative milliseconds floors on every dialect,
+        # where CAST of a float truncates on SQLite but rounds on PostgreSQL.
+        since_ms = int(since * 1000)
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT (CAST(ended * 1000 AS BIGINT) - ?) / 60000 AS minute, COUNT(*) "
+                "FROM jobs WHERE service_id = ? AND status IN (?, ?) AND ended >= ? "
+                "GROUP BY minute",
+                (since_ms, sid, str(COMPLETED), str(ERROR), since_ms / 1000),
+            )
+            return {int(minute): int(count) for minute, count in cur.fetchall()}
 
 
 class _Rollback(Exception):
