@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 import remotetask
 from remotetask.jobs import COMPLETED, ERROR, QUEUED
 
 
-def test_retry_queues_an_errored_job_again_keeping_its_attempts(
+def test_retry_queues_an_errored_job_again_with_attempts_reset(
     service: remotetask.TaskService,
 ) -> None:
     failed = service.add("error")
@@ -17,14 +19,15 @@ def test_retry_queues_an_errored_job_again_keeping_its_attempts(
 
     assert service.retry(failed) is True
     job = service.job(failed)
-    assert (job.status, job.error, job.ended, job.attempts) == (QUEUED, None, None, 1)
+    assert (job.status, job.error, job.ended, job.attempts) == (QUEUED, None, None, 0)
     assert service.retry(failed) is False  # already queued
     assert service.retry(done) is False  # completed jobs are not retried
-    assert service.retry(10_000) is False
+    with pytest.raises(remotetask.JobNotFoundError):
+        service.retry(10_000)
 
     service.process()
     assert service.status(failed) == ERROR
-    assert service.job(failed).attempts == 2
+    assert service.job(failed).attempts == 1  # the retry policy applies afresh
 
 
 def test_retry_only_touches_its_own_service(
@@ -33,7 +36,8 @@ def test_retry_only_touches_its_own_service(
     failed = service.add("error")
     service.process()
     other = app.add_service("site2@Other")
-    assert other.retry(failed) is False
+    with pytest.raises(remotetask.JobNotFoundError):
+        other.retry(failed)
     assert service.status(failed) == ERROR
 
 

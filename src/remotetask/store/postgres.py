@@ -73,6 +73,7 @@ class PostgresStore(SqlStore):
     """Store on a PostgreSQL database (the schema is the one on the URL's search_path)."""
 
     dialect = "postgresql"
+    floor_sql = "CAST(FLOOR({}) AS BIGINT)"
 
     def __init__(
         self,

@@ -113,6 +113,9 @@ def placeholders(count: int) -> str:
 class SqlStore(AdminSqlVerbs, ABC):
     """Store verbs in portable SQL over a backend's transactions."""
 
+    floor_sql = "CAST({} AS BIGINT)"
+    """Rounds a non-negative number down: SQLite's CAST truncates (PostgreSQL's rounds)."""
+
     def __init__(self) -> None:
         self._service_ids: dict[ServiceRef, int] = {}
 
@@ -646,16 +649,14 @@ class SqlStore(AdminSqlVerbs, ABC):
             ]
 
     def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
-        # Integer division of non-negative milliseconds floors on every dialect,
-        # where CAST of a float truncates on SQLite but rounds on PostgreSQL.
-        since_ms = int(since * 1000)
+        minute = self.floor_sql.format("(ended - ?) / 60")
         with self._tx(write=False) as cur:
             sid = self._service_id(cur, ref)
             cur.execute(
-                "SELECT (CAST(ended * 1000 AS BIGINT) - ?) / 60000 AS minute, COUNT(*) "
+                f"SELECT {minute} AS minute, COUNT(*) "
                 "FROM jobs WHERE service_id = ? AND status IN (?, ?) AND ended >= ? "
                 "GROUP BY minute",
-                (since_ms, sid, str(COMPLETED), str(ERROR), since_ms / 1000),
+                (since, sid, str(COMPLETED), str(ERROR), since),
             )
             return {int(minute): int(count) for minute, count in cur.fetchall()}
 
