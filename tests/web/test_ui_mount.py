@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import httpx
@@ -46,4 +47,15 @@ def test_wrong_and_revoked_tokens_do_not_log_in(served: Served) -> None:
         )
         assert refused.status_code != 303
         assert http.get("/ui/").status_code in (302, 303, 307)
+        http.close()
+
+
+def test_the_overview_shows_the_workers_serving_a_service(served: Served) -> None:
+    served.app.autostart(["site1@*"])
+    http = ui_login(served, "admin")
+    try:
+        overview = http.get("/ui/")
+        assert overview.status_code == 200
+        assert f":{os.getpid()}</span> (last heartbeat" in overview.text
+    finally:
         http.close()

@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from remotetask.jobs import Status
 from remotetask.service import TaskService
+from remotetask.store.base import WorkerInfo
 from remotetask.ui.common import (
     Visit,
     form_action,
@@ -54,13 +55,16 @@ class ServiceSummary:
     counts: dict[Status, int]
     processing: bool
     chart: Chart
+    workers: list[WorkerInfo]
+    """Worker processes whose heartbeat says they process this service."""
 
 
 def overview_page(request: Request) -> Response:
     current = visit(request)
     app = request.app.state.ui.app
+    workers = app.store.workers()
     summaries = [
-        _summary(svc, app.clock.now())
+        _summary(svc, app.clock.now(), workers)
         for svc in app.services()
         if current.principal.sees(svc.ref.site)
     ]
@@ -88,8 +92,9 @@ def processing(request: Request, current: Visit, form: FormData) -> Response:
     return redirect(url(request, "overview"))
 
 
-def _summary(svc: TaskService, now: float) -> ServiceSummary:
-    return ServiceSummary(svc, svc.counts(), svc.is_processing(), throughput(svc, now))
+def _summary(svc: TaskService, now: float, workers: list[WorkerInfo]) -> ServiceSummary:
+    serving = [w for w in workers if str(svc.ref) in w.services]
+    return ServiceSummary(svc, svc.counts(), svc.is_processing(), throughput(svc, now), serving)
 
 
 def throughput(svc: TaskService, now: float) -> Chart:
