@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from remotetask.cli_options import processing_options
 from remotetask.config import DEFAULT_DATABASE, Config, build_app, load_config
 from remotetask.errors import ConfigError, RemoteTaskError
 from remotetask.store import open_store
@@ -75,23 +76,12 @@ def migrate(ctx: click.Context, database: str | None) -> None:
 
 
 @main.command()
-@click.option("--app", "app_spec", help="The App to run, as module:attribute (env REMOTETASK_APP).")
-@click.option("--database", help="Database URL (env REMOTETASK_DATABASE).")
-@click.option("--tasks", "tasks", multiple=True, help="Module with a register(app) function.")
-@click.option("--service", "services", multiple=True, help="Create this service if missing.")
-@click.option("--autostart", help="Services to process, e.g. 'site1@*,@Root' (default: '*@*').")
-@click.option("--threads", type=click.IntRange(min=1), help="Worker threads per service.")
+@processing_options
 @click.option(
     "--processes",
     type=click.IntRange(min=1),
     default=1,
     help="Worker processes to run under this one (each with --threads threads).",
-)
-@click.option(
-    "--grace",
-    "shutdown_grace",
-    type=click.FloatRange(min=0),
-    help="Seconds running jobs get to finish on SIGTERM before they are given back.",
 )
 @click.pass_context
 def worker(

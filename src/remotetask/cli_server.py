@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from remotetask.cli_options import processing_options
 from remotetask.config import DEFAULT_DATABASE, build_app, load_config
 from remotetask.errors import ConfigError
 from remotetask.store import Store, open_store
@@ -71,13 +72,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 @click.command()
-@click.option("--app", "app_spec", help="The App to run, as module:attribute (env REMOTETASK_APP).")
-@click.option("--database", help="Database URL (env REMOTETASK_DATABASE).")
-@click.option("--tasks", "tasks", multiple=True, help="Module with a register(app) function.")
-@click.option("--service", "services", multiple=True, help="Create this service if missing.")
-@click.option("--autostart", help="Services to process, e.g. 'site1@*,@Root' (default: '*@*').")
-@click.option("--threads", type=click.IntRange(min=1), help="Worker threads per service.")
-@click.option("--grace", "shutdown_grace", type=click.FloatRange(min=0), help="Stop grace (s).")
+@processing_options
 @click.option("--host", help="Address to bind (env REMOTETASK_HOST, default 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (env REMOTETASK_PORT, 8470).")
 @click.option("--max-body", type=click.IntRange(min=1), help="Largest request body in bytes.")
