@@ -3,10 +3,9 @@
 The public names are listed in ``__all__`` and pinned by a test.
 """
 
-from remotetask.app import App, Settings
+from remotetask.app import App
 from remotetask.client import Client, RemoteService
 from remotetask.clock import FrozenClock, SystemClock
-from remotetask.context import JobContext
 from remotetask.errors import (
     AuthenticationError,
     ConfigError,
@@ -26,6 +25,7 @@ from remotetask.errors import (
     UnknownServiceError,
     UnknownTaskError,
 )
+from remotetask.events import JobObserver
 from remotetask.jobs import (
     CANCELLED,
     COMPLETED,
@@ -37,13 +37,15 @@ from remotetask.jobs import (
     START_LATER,
     CronRun,
     Job,
+    JobQuery,
+    Outcome,
     Status,
 )
-from remotetask.processing import MultiProcessor, SimpleProcessor
 from remotetask.refs import ServiceRef
 from remotetask.retry import RetryPolicy
 from remotetask.schedule import Schedule
-from remotetask.service import TaskService
+from remotetask.service import JobContext, TaskService
+from remotetask.settings import MultiProcessor, Settings, SimpleProcessor
 from remotetask.tasks import Task
 
 __version__ = "0.1.0.dev0"
@@ -71,7 +73,10 @@ __all__ = [
     "Job",
     "JobContext",
     "JobNotFoundError",
+    "JobObserver",
+    "JobQuery",
     "MultiProcessor",
+    "Outcome",
     "PermissionDeniedError",
     "RemoteService",
     "RemoteTaskError",

@@ -1,97 +1,51 @@
-"""App: the task registry, the store and the services, passed around explicitly."""
+"""App: the task registry, the store and the services, passed around explicitly.
+
+``App`` is the ``Engine`` (database, tasks, settings, clock, observers) plus the
+service registry, the task decorators, autostart, and the verbs transports need
+(tokens, workers, gauges, readiness), so no transport ever touches the store.
+"""
 
 from __future__ import annotations
 
-import logging
-import os
-import socket
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, overload
 
-from remotetask.clock import Clock, SystemClock
-from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
-from remotetask.events import JobObserver, suppress_observer_errors
-from remotetask.jobs import CANCELLED, COMPLETED, ERROR, Status
-from remotetask.processing import ProcessorKind, SimpleProcessor
+from remotetask.autostart import autostart
+from remotetask.clock import Clock
+from remotetask.engine import DEFAULT_DATABASE, Engine
+from remotetask.errors import UnknownServiceError
+from remotetask.jobs import Status
+from remotetask.maintenance import forget_worker
 from remotetask.refs import ServiceRef
 from remotetask.retry import RetryPolicy
 from remotetask.service import TaskService
-from remotetask.store import Store, open_store
-from remotetask.tasks import Task, TaskRegistry
-
-log = logging.getLogger("remotetask")
-
-if TYPE_CHECKING:
-    from remotetask.jobs import Job
-    from remotetask.store.base import Outcome
+from remotetask.settings import Settings
+from remotetask.tasks import Task
+from remotetask.tokens import Tokens
+from remotetask.workers import WorkerInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DAY = 86400.0
-DEFAULT_RETENTION: Mapping[Status, float | None] = {
-    COMPLETED: 7 * DAY,
-    CANCELLED: 7 * DAY,
-    ERROR: 30 * DAY,
-}
 
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """How services process jobs; one object instead of many keyword arguments."""
-
-    processor: ProcessorKind = field(default_factory=SimpleProcessor)
-    wait_time: float = 1.0
-    """Longest idle sleep between polls (an ``add`` in this process wakes it at once)."""
-    lease_seconds: float = 30.0
-    """A running job's lease; a worker that stops renewing it loses the job after this."""
-    shutdown_grace: float = 30.0
-    """How long a stopping service lets running jobs finish before giving them back."""
-    auto_migrate: bool | None = None
-    """Upgrade the schema on open: default True for SQLite, False for PostgreSQL."""
-    retention: Mapping[Status, float | None] = field(
-        default_factory=lambda: dict(DEFAULT_RETENTION)
-    )
-    """Seconds finished jobs are kept, per status (None keeps them); pruned once a minute."""
-    prune_batch: int = 1000
-    """Jobs deleted per transaction when pruning."""
-
-
-class App:
+class App(Engine):
     """A remotetask application: ``App("sqlite:///jobs.db")`` or ``App("postgresql://…")``."""
 
     def __init__(
         self,
-        database: str = "sqlite:///remotetask.db",
+        database: str = DEFAULT_DATABASE,
         *,
         settings: Settings | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self.database = database
-        self.settings = settings or Settings()
-        self.clock: Clock = clock or SystemClock()
-        self.tasks = TaskRegistry()
-        self.worker_name = f"{socket.gethostname()}:{os.getpid()}"
-        self._store: Store | None = None
+        super().__init__(database, settings=settings, clock=clock)
+        self.tokens = Tokens(lambda: self.store, self.clock)
+        """The API tokens in this app's database: issue, verify, list, revoke."""
         self._services: dict[ServiceRef, TaskService] = {}
-        self._processing: set[ServiceRef] = set()
-        self._subscribed = False
-        self._lock = threading.RLock()
-        self.observers: list[JobObserver] = []
-        """Told about submitted and finished jobs (metrics, logs); see remotetask.events."""
+        self._services_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<App {self.database}>"
-
-    @property
-    def store(self) -> Store:
-        """The store, opened on first use so that importing an app module stays cheap."""
-        if self._store is None:
-            with self._lock:
-                if self._store is None:
-                    self._store = open_store(self.database, auto_migrate=self.settings.auto_migrate)
-        return self._store
 
     # -- tasks ------------------------------------------------------------------------
 
@@ -149,7 +103,7 @@ class App:
     def service(self, ref: str | ServiceRef) -> TaskService:
         """The existing service ``site@Service``; UnknownServiceError if there is none."""
         parsed = ref if isinstance(ref, ServiceRef) else ServiceRef.parse(ref)
-        with self._lock:
+        with self._services_lock:
             known = self._services.get(parsed)
         if known is not None:
             return known
@@ -162,7 +116,7 @@ class App:
         return [self._service_object(ref) for ref in self.store.services()]
 
     def _service_object(self, ref: ServiceRef) -> TaskService:
-        with self._lock:
+        with self._services_lock:
             service = self._services.get(ref)
             if service is None:
                 service = self._services[ref] = TaskService(self, ref)
@@ -170,79 +124,39 @@ class App:
 
     def autostart(self, directives: str | Iterable[str]) -> list[TaskService]:
         """Start the services the directives select, logging as the original did."""
-        from remotetask.autostart import autostart
-
-        return autostart(self, directives if isinstance(directives, str) else list(directives))
+        chosen = directives if isinstance(directives, str) else list(directives)
+        return autostart(self.services(), chosen)
 
     def stop(self, grace: float | None = None) -> None:
         """Stop processing on every service of this app and wait for the threads to end."""
-        with self._lock:
+        with self._services_lock:
             services = list(self._services.values())
         for service in services:
             service.stop_processing(grace)
         for service in services:
             service.stop_processing(grace, wait=True)
-        with self._lock:
-            registered, self._processing = bool(self._processing), set()
-        if registered and self._store is not None:
-            try:
-                self._store.remove_worker(self.worker_name)
-            except StoreError as exc:
-                log.warning("could not remove worker %s: %s", self.worker_name, exc)
-
-    # -- processing processes ---------------------------------------------------------
-
-    def processing_started(self, service: TaskService) -> None:
-        """Called as a service starts processing: record the worker and listen for wake-ups."""
-        from remotetask.maintenance import register_worker
-
-        with self._lock:
-            self._processing.add(service.ref)
-            subscribe, self._subscribed = not self._subscribed, True
-        if subscribe:
-            self.store.subscribe(self._wake)
-        try:
-            register_worker(self, self.processing_refs(), self.clock.now())
-        except StoreError as exc:
-            log.warning("could not record worker %s yet: %s", self.worker_name, exc)
-
-    def processing_refs(self) -> list[str]:
-        """The services this process is processing, as reference strings."""
-        with self._lock:
-            return sorted(str(ref) for ref in self._processing)
-
-    def _wake(self, ref_text: str) -> None:
-        """A wake-up notification: jobs were added to that service somewhere."""
-        try:
-            ref = ServiceRef.parse(ref_text)
-        except InvalidReferenceError:
-            return
-        with self._lock:
-            service = self._services.get(ref)
-        if service is not None:
-            service.wakeup.set()
+        if self.detach_all():
+            forget_worker(self)
 
     def close(self) -> None:
         """Stop processing and close the store."""
         self.stop()
-        with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-            self._subscribed = False
+        self.close_store()
 
-    # -- observers --------------------------------------------------------------------
+    # -- what transports read besides jobs --------------------------------------------
 
-    def notify_submitted(self, service: TaskService, tasks: list[str]) -> None:
-        """Tell the observers that jobs of these tasks were stored (never raises)."""
-        for observer in list(self.observers):
-            with suppress_observer_errors(observer):
-                observer.job_submitted(service, tasks)
+    def workers(self) -> list[WorkerInfo]:
+        """Every worker process recorded in the database, with its latest heartbeat."""
+        return self.store.workers()
 
-    def notify_finished(
-        self, service: TaskService, job: Job, outcome: Outcome, finished: float
-    ) -> None:
-        """Tell the observers how a run ended (never raises)."""
-        for observer in list(self.observers):
-            with suppress_observer_errors(observer):
-                observer.job_finished(service, job, outcome, finished)
+    def status_counts(self) -> dict[tuple[ServiceRef, Status], int]:
+        """Jobs per (service, status) across every service (the queue-depth gauge)."""
+        return self.store.status_counts()
+
+    def schema_versions(self) -> tuple[int, int]:
+        """The database's schema version and the one this remotetask needs.
+
+        Raises StoreError when the database cannot be reached (readiness probes).
+        """
+        store = self.store
+        return store.schema_version(), store.latest_schema_version()

@@ -7,20 +7,15 @@ Directives are the original's: ``site@Service``, ``@Service`` (root),
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from remotetask.refs import ROOT_SITE, WILDCARD, parse_directives
-
-if TYPE_CHECKING:
-    from remotetask.app import App
-    from remotetask.service import TaskService
+from remotetask.service import TaskService
 
 log = logging.getLogger("remotetask")
 
 
-def autostart(app: App, directives: str | list[str]) -> list[TaskService]:
+def autostart(services: list[TaskService], directives: str | list[str]) -> list[TaskService]:
     """Start every service the directives select; return them in the order started."""
-    services = app.services()
     sites = {service.ref.site for service in services}
     started: list[TaskService] = []
     for directive in parse_directives(directives):

@@ -19,11 +19,12 @@ from typing import Any
 
 import click
 
+from remotetask.auth import Role
 from remotetask.cli_options import processing_options
 from remotetask.config import DEFAULT_DATABASE, build_app, load_config
 from remotetask.errors import ConfigError
 from remotetask.store import Store, open_store
-from remotetask.tokens import Role, issue_token
+from remotetask.tokens import issue_token
 
 log = logging.getLogger("remotetask")
 _EXTRA_FIELDS = ("job_id", "task", "service", "outcome", "attempt", "duration_ms")
@@ -127,8 +128,8 @@ def serve(
             for handler in logging.getLogger().handlers:
                 handler.setFormatter(JsonFormatter())
         app = build_app(config)
-        if not insecure_no_auth and app.store.count_tokens() == 0:
-            _, secret = issue_token(app.store, "bootstrap-admin", Role.ADMIN, ["*"], time.time())
+        if not insecure_no_auth and app.tokens.count() == 0:
+            _, secret = app.tokens.issue("bootstrap-admin", Role.ADMIN, ["*"])
             click.echo("No API token existed, so an admin token was created. It is shown once:")
             click.echo(f"  {secret}")
         settings = WebSettings(

@@ -29,10 +29,9 @@ from remotetask.errors import (
     ServerUnavailableError,
     error_class,
 )
-from remotetask.jobs import FINISHED, Job, Status
+from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
-from remotetask.store.base import JobQuery
 
 LONG_POLL_SECONDS = 30.0
 """The longest single ``?wait=`` a client asks for; ``wait`` repeats it as needed."""
@@ -153,30 +152,6 @@ def _exception(response: httpx.Response) -> RemoteTaskError:
     return cls(message)
 
 
-def job_from_json(data: dict[str, Any]) -> Job:
-    """A Job value from the API's JSON."""
-    schedule = data.get("schedule")
-    return Job(
-        id=int(data["id"]),
-        service=data["service"],
-        task=data["task"],
-        input=data.get("input"),
-        status=Status(data["status"]),
-        result=data.get("result"),
-        error=data.get("error"),
-        traceback=data.get("traceback"),
-        attempts=int(data.get("attempts", 0)),
-        progress=data.get("progress"),
-        progress_message=data.get("progress_message"),
-        created=float(data["created"]),
-        started=data.get("started"),
-        ended=data.get("ended"),
-        schedule=None if schedule is None else Schedule.from_json(schedule),
-        next_call=data.get("next_call"),
-        cancel_requested=bool(data.get("cancel_requested", False)),
-    )
-
-
 class RemoteService:
     """A service on a server, with the verbs of TaskService."""
 
@@ -277,7 +252,7 @@ class RemoteService:
     # -- reading ----------------------------------------------------------------------
 
     def job(self, job_id: int) -> Job:
-        return job_from_json(self._call("GET", f"/jobs/{int(job_id)}"))
+        return Job.from_json(self._call("GET", f"/jobs/{int(job_id)}"))
 
     def status(self, job_id: int) -> Status:
         return self.job(job_id).status
@@ -296,7 +271,7 @@ class RemoteService:
             params={"wait": round(max(0.0, wait), 3)},
             timeout=wait + self.client.timeout,
         )
-        return job_from_json(data)
+        return Job.from_json(data)
 
     def wait(self, job_id: int, timeout: float | None = None) -> Job:
         """Long-poll until the job is finished; TimeoutError after ``timeout`` seconds."""
@@ -324,7 +299,7 @@ class RemoteService:
             later = (job for job in self._pages(params) if _after(job.id, query))
             return [job for _, job in zip(range(query.limit), later, strict=False)]
         page = self._call("GET", "/jobs", params=params)
-        return [job_from_json(item) for item in page["items"]]
+        return [Job.from_json(item) for item in page["items"]]
 
     def page(
         self,
@@ -344,21 +319,21 @@ class RemoteService:
         if cursor is not None:
             params["cursor"] = cursor
         data = self._call("GET", "/jobs", params=params)
-        return [job_from_json(item) for item in data["items"]], data["next_cursor"]
+        return [Job.from_json(item) for item in data["items"]], data["next_cursor"]
 
     def _pages(self, params: dict[str, Any]) -> Iterator[Job]:
         params = dict(params)
         while True:
             page = self._call("GET", "/jobs", params=params)
             for item in page["items"]:
-                yield job_from_json(item)
+                yield Job.from_json(item)
             if page["next_cursor"] is None:
                 return
             params["cursor"] = page["next_cursor"]
 
     def cron_jobs(self) -> list[Job]:
         """Waiting cron and delayed jobs with their next call time."""
-        return [job_from_json(item) for item in self._call("GET", "/cron-jobs")]
+        return [Job.from_json(item) for item in self._call("GET", "/cron-jobs")]
 
     def counts(self) -> dict[Status, int]:
         data = self._call("GET")

@@ -1,9 +1,10 @@
-"""Time as a dependency, so tests drive it instead of sleeping."""
+"""Time as a dependency, so tests drive it instead of sleeping; pauses for polling."""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
 from typing import Protocol
 
 
@@ -38,3 +39,22 @@ class FrozenClock:
     def advance(self, seconds: float) -> None:
         with self._lock:
             self._now += seconds
+
+
+def pauses(timeout: float | None, *, first: float = 0.005, cap: float) -> Iterator[float]:
+    """Sleeps for a polling loop: ``first`` seconds, doubling up to ``cap``.
+
+    Each is clipped to the time left; the iterator ends once ``timeout`` seconds
+    (from this call) have passed. None never ends.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    return _pauses(deadline, first, cap)
+
+
+def _pauses(deadline: float | None, pause: float, cap: float) -> Iterator[float]:
+    while True:
+        left = None if deadline is None else deadline - time.monotonic()
+        if left is not None and left <= 0:
+            return
+        yield pause if left is None else min(pause, left)
+        pause = min(pause * 2, cap)

@@ -26,9 +26,9 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from remotetask.app import App, Settings
+from remotetask.app import App
 from remotetask.errors import ConfigError
-from remotetask.processing import MultiProcessor, SimpleProcessor
+from remotetask.settings import MultiProcessor, Settings, SimpleProcessor
 
 DEFAULT_FILE = "remotetask.toml"
 DEFAULT_DATABASE = "sqlite:///remotetask.db"

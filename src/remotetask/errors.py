@@ -96,34 +96,45 @@ class RequestError(RemoteTaskError):
     """The server rejected a request for a reason with no closer class (other HTTP 4xx)."""
 
 
-_CODES: dict[type[RemoteTaskError], str] = {
-    UnknownTaskError: "unknown-task",
-    DuplicateTaskError: "duplicate-task",
-    InvalidInputError: "invalid-input",
-    InvalidScheduleError: "invalid-schedule",
-    InvalidStatusError: "invalid-status",
-    InvalidReferenceError: "invalid-reference",
-    UnknownServiceError: "unknown-service",
-    JobNotFoundError: "job-not-found",
-    TaskError: "task-error",
-    ConfigError: "config-error",
-    SchemaError: "schema-error",
-    StoreError: "store-unavailable",
-    AuthenticationError: "unauthenticated",
-    PermissionDeniedError: "forbidden",
-    ServerUnavailableError: "unavailable",
-    RequestError: "bad-request",
+_ANSWERS: dict[type[RemoteTaskError], tuple[str, int]] = {
+    UnknownTaskError: ("unknown-task", 422),
+    DuplicateTaskError: ("duplicate-task", 409),
+    InvalidInputError: ("invalid-input", 422),
+    InvalidScheduleError: ("invalid-schedule", 422),
+    InvalidStatusError: ("invalid-status", 409),
+    InvalidReferenceError: ("invalid-reference", 422),
+    UnknownServiceError: ("unknown-service", 404),
+    JobNotFoundError: ("job-not-found", 404),
+    TaskError: ("task-error", 400),
+    ConfigError: ("config-error", 400),
+    SchemaError: ("schema-error", 503),
+    StoreError: ("store-unavailable", 503),
+    AuthenticationError: ("unauthenticated", 401),
+    PermissionDeniedError: ("forbidden", 403),
+    ServerUnavailableError: ("unavailable", 503),
+    RequestError: ("bad-request", 400),
 }
-_CLASSES = {code: cls for cls, code in _CODES.items()}
+"""Each exception's stable code and the status that answers it: the HTTP status of a
+problem document, and the fault code over XML-RPC. One table, read both ways."""
+_CLASSES = {code: cls for cls, (code, _) in _ANSWERS.items()}
+
+
+def _answer(exc: RemoteTaskError) -> tuple[str, int]:
+    for cls in type(exc).__mro__:
+        answer = _ANSWERS.get(cls)
+        if answer is not None:
+            return answer
+    return "error", 400
 
 
 def error_code(exc: RemoteTaskError) -> str:
     """The stable code an HTTP problem carries for this exception (its closest class)."""
-    for cls in type(exc).__mro__:
-        code = _CODES.get(cls)
-        if code is not None:
-            return code
-    return "error"
+    return _answer(exc)[0]
+
+
+def error_status(exc: RemoteTaskError) -> int:
+    """The HTTP status (and XML-RPC fault code) that answers this exception."""
+    return _answer(exc)[1]
 
 
 def error_class(code: str) -> type[RemoteTaskError] | None:

@@ -1,7 +1,7 @@
 """Observers of job life: how metrics and structured logs learn what happened.
 
-The service and the runner call ``App.notify_*``; an observer that raises is
-logged and ignored, so metrics can never break job processing.
+The engine tells them as jobs are stored and as runs end; an observer that
+raises is logged and ignored, so metrics can never break job processing.
 """
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from remotetask.jobs import Job
-    from remotetask.service import TaskService
-    from remotetask.store.base import Outcome
+from remotetask.jobs import Job, Outcome
+from remotetask.refs import ServiceRef
 
 log = logging.getLogger("remotetask")
 
@@ -22,12 +20,10 @@ log = logging.getLogger("remotetask")
 class JobObserver(Protocol):
     """Receives job events; both methods are called in the thread that caused them."""
 
-    def job_submitted(self, service: TaskService, tasks: list[str]) -> None:
-        """Jobs of these tasks (one entry per job) were stored in ``service``."""
+    def job_submitted(self, ref: ServiceRef, tasks: list[str]) -> None:
+        """Jobs of these tasks (one entry per job) were stored in the service ``ref``."""
 
-    def job_finished(
-        self, service: TaskService, job: Job, outcome: Outcome, finished: float
-    ) -> None:
+    def job_finished(self, ref: ServiceRef, job: Job, outcome: Outcome, finished: float) -> None:
         """A claimed run of ``job`` (as claimed: ``started`` set) ended with ``outcome``."""
 
 

@@ -1,13 +1,17 @@
-"""Job values: the statuses users see and the frozen record read from a store."""
+"""Job values: the statuses users see, the frozen record read from a store, and queries.
+
+``Job.to_json`` / ``Job.from_json`` are the one projection of a job to JSON, used
+by the HTTP API, the client and the CLI, so a new field touches this file only.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from remotetask.schedule import Schedule
+from remotetask.schedule import Schedule
 
 
 class Status(StrEnum):
@@ -64,6 +68,37 @@ class Job:
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.task} {self.status}>"
 
+    def to_json(self) -> dict[str, Any]:
+        """Every field as a JSON object (status as its string, schedule as its object)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["status"] = str(self.status)
+        data["schedule"] = None if self.schedule is None else self.schedule.to_json()
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Job:
+        """Rebuild a job from ``to_json`` output (optional fields may be missing)."""
+        schedule = data.get("schedule")
+        return cls(
+            id=int(data["id"]),
+            service=data["service"],
+            task=data["task"],
+            input=data.get("input"),
+            status=Status(data["status"]),
+            result=data.get("result"),
+            error=data.get("error"),
+            traceback=data.get("traceback"),
+            attempts=int(data.get("attempts", 0)),
+            progress=data.get("progress"),
+            progress_message=data.get("progress_message"),
+            created=float(data["created"]),
+            started=data.get("started"),
+            ended=data.get("ended"),
+            schedule=None if schedule is None else Schedule.from_json(schedule),
+            next_call=data.get("next_call"),
+            cancel_requested=bool(data.get("cancel_requested", False)),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CronRun:
@@ -76,3 +111,29 @@ class CronRun:
     ended: float | None = None
     result: Any = None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobQuery:
+    """Filters and keyset paging for ``list_jobs`` (``after_id`` is the cursor)."""
+
+    statuses: frozenset[Status] = field(default_factory=frozenset)
+    task: str | None = None
+    newest_first: bool = True
+    after_id: int | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a claimed run ended, as the store writes it and observers hear it.
+
+    ``status`` is the job's new status; for a retry it is ``queued`` with
+    ``next_call`` set to when the next attempt may start.
+    """
+
+    status: Status
+    result_json: str | None = None
+    error: str | None = None
+    traceback: str | None = None
+    next_call: float | None = None

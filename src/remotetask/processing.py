@@ -1,10 +1,11 @@
-"""Background processing: one thread per service that claims jobs and hands them to workers.
+"""The processing thread of a service: when and where its jobs run, not how.
 
-The processing thread never runs a task itself. It claims as many jobs as it
-has free worker slots (a slot is taken before a claim, never after), renews
-the leases of running jobs, gives back the jobs of workers that vanished, and
-sleeps on an event that ``add`` sets, so an idle service wakes at once and a
-stop takes effect at once.
+One thread per service (named ``remotetasks.<site>.<Service>``) finds work and
+hands it to a pool of worker threads, one slot per job; a slot is taken before
+anything is claimed. Each run goes through the service's ``Runner``; this module
+keeps the runs' leases renewed, enforces task timeouts, recovers runs whose
+worker vanished, prunes old jobs, and on stop lets running jobs finish within
+the grace period before giving them back.
 """
 
 from __future__ import annotations
@@ -12,53 +13,18 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, time_out
-from remotetask.runner import (
-    after_finish,
-    finish_time,
-    outcome_of,
-    retry_or_fail,
-    run_cron,
-    store_outcome,
-)
-from remotetask.store.base import Claim
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    from remotetask.jobs import CronRun, Job
-    from remotetask.service import TaskService
+from remotetask.errors import StoreError
+from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, register_worker
+from remotetask.runner import Firing, Runner
+from remotetask.settings import ProcessorKind
+from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
-
-WORKER_LOST = "the worker running this job stopped answering (lease expired)"
-
-
-@dataclass(frozen=True, slots=True)
-class SimpleProcessor:
-    """One job at a time, in the order the jobs were added (the original's default)."""
-
-    @property
-    def max_threads(self) -> int:
-        return 1
-
-
-@dataclass(frozen=True, slots=True)
-class MultiProcessor:
-    """Up to ``max_threads`` jobs at once."""
-
-    max_threads: int = 5
-
-    def __post_init__(self) -> None:
-        if self.max_threads < 1:
-            raise ValueError("max_threads must be at least 1")
-
-
-ProcessorKind = SimpleProcessor | MultiProcessor
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,43 +38,57 @@ class _Running:
 class Processor:
     """The processing thread of one service and its pool of worker threads."""
 
-    def __init__(self, service: TaskService, kind: ProcessorKind) -> None:
-        self.service = service
+    def __init__(self, runner: Runner, kind: ProcessorKind) -> None:
+        self._runner = runner
+        self._engine = runner.engine
+        self._ref = runner.ref
         self.kind = kind
-        settings = service.app.settings
+        settings = self._engine.settings
         self._lease = settings.lease_seconds
         self._wait_time = settings.wait_time
         self._grace = settings.shutdown_grace
         self._stop = threading.Event()
+        self._wakeup = threading.Event()
+        self._schedule_changed = True
         self._running: dict[str, _Running] = {}
         self._slots: set[Future[None]] = set()
-        self._running_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
-            max_workers=kind.max_threads, thread_name_prefix=f"remotetask-worker-{service.ref}"
+            max_workers=kind.max_threads, thread_name_prefix=f"remotetask-worker-{self._ref}"
         )
-        self._thread = threading.Thread(
-            target=self._loop, name=service.ref.thread_name, daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name=self._ref.thread_name, daemon=True)
         self._last_renewal = 0.0
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
-        self._next_due: float | None = None
         self._last_prune = 0.0
         self._deadlines: dict[str, tuple[float, float, Claim]] = {}
-        """Running claims whose task has a timeout: token -> (deadline, timeout, claim)."""
+        """Running claims whose task has a timeout: key -> (deadline, timeout, claim)."""
 
     @property
     def running(self) -> bool:
         return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
-        self.service.app.processing_started(self.service)
+        self._engine.attach(self._ref, self.wake)
+        try:
+            register_worker(self._engine, self._engine.clock.now())
+        except StoreError as exc:
+            log.warning("could not record worker %s yet: %s", self._engine.worker_name, exc)
         self._thread.start()
+
+    def wake(self) -> None:
+        """New work may be due: end the idle wait now."""
+        self._wakeup.set()
+
+    def schedule_changed(self) -> None:
+        """A cron or delayed job was added or changed: look at schedules on the next pass."""
+        self._schedule_changed = True
+        self._wakeup.set()
 
     def stop(self, grace: float) -> None:
         self._grace = grace
         self._stop.set()
-        self.service.wakeup.set()
+        self._wakeup.set()
 
     def join(self, timeout: float | None = None) -> None:
         self._thread.join(timeout)
@@ -116,76 +96,63 @@ class Processor:
     # -- the loop ---------------------------------------------------------------------
 
     def _loop(self) -> None:
-        wakeup = self.service.wakeup
         while not self._stop.is_set():
             try:
                 dispatched = self._pass()
             except Exception:
-                log.exception("processing pass of %s failed; retrying", self.service.ref)
+                log.exception("processing pass of %s failed; retrying", self._ref)
                 dispatched = False
             if not dispatched:
-                wakeup.wait(self._idle_timeout())
-            wakeup.clear()
+                self._wakeup.wait(self._idle_timeout())
+            self._wakeup.clear()
         self._drain()
 
     def _pass(self) -> bool:
         """Claim work for every free slot; report whether a slot is still free afterwards."""
-        service = self.service
-        now = service.clock.now()
+        now = self._engine.clock.now()
         self._keep_leases(now)
         self._enforce_timeouts(now)
         if now - self._last_prune >= PRUNE_EVERY_S:
-            prune_finished(service, now)
+            prune_finished(self._engine, self._ref, now)
             self._last_prune = now
         free = self.kind.max_threads - self._busy()
         if free <= 0:
             return False
-        lease_until = now + self._lease
         dispatched = 0
-        if service.schedule_dirty or now >= self._next_schedule_check:
-            dispatched = self._fire_due_cron_jobs(now, lease_until, free)
+        if self._schedule_changed or now >= self._next_schedule_check:
+            dispatched = self._fire_due_cron_jobs(now, free)
         if free > dispatched:
-            claims = service.store.claim(
-                service.ref, now, free - dispatched, service.app.worker_name, lease_until
-            )
+            claims = self._runner.claim(now, free - dispatched)
             for claim in claims:
                 self._occupy_slot(self._work_through_queue, claim, now)
             dispatched += len(claims)
         return dispatched > 0 and self._busy() < self.kind.max_threads
 
-    def _fire_due_cron_jobs(self, now: float, lease_until: float, free: int) -> int:
-        """Schedule new cron jobs, fire the due ones, and note when to look again."""
-        service = self.service
-        service.schedule_dirty = False
-        service.schedule_pending(now)
-        fired_count = 0
-        for job in service.store.due_cron_jobs(service.ref, now)[:free]:
-            fired = service.fire(job, now, lease_until)
-            if fired is not None:
-                run, token = fired
-                self._occupy_slot(self._fire, job, run, token, now)
-                fired_count += 1
-        self._next_due = service.store.next_due(service.ref)
+    def _fire_due_cron_jobs(self, now: float, free: int) -> int:
+        """Fire the due cron jobs, and note when to look at schedules again."""
+        self._schedule_changed = False
+        firings = self._runner.fire_due(now, free)
+        for firing in firings:
+            self._occupy_slot(self._fire, firing, now)
+        next_due = self._runner.next_due()
         horizon = now + self._wait_time
-        self._next_schedule_check = (
-            horizon if self._next_due is None else min(horizon, self._next_due)
-        )
-        return fired_count
+        self._next_schedule_check = horizon if next_due is None else min(horizon, next_due)
+        return len(firings)
 
     def _occupy_slot(self, work: Callable[..., None], *args: Any) -> None:
         """Run ``work`` on a worker thread; the slot is taken before anything is claimed."""
-        with self._running_lock:
+        with self._lock:
             future = self._pool.submit(work, *args)
             self._slots.add(future)
         future.add_done_callback(self._slot_freed)
 
     def _slot_freed(self, future: Future[None]) -> None:
-        with self._running_lock:
+        with self._lock:
             self._slots.discard(future)
-        self.service.wakeup.set()
+        self._wakeup.set()
 
     def _busy(self) -> int:
-        with self._running_lock:
+        with self._lock:
             return len(self._slots)
 
     def _work_through_queue(self, claim: Claim, now: float) -> None:
@@ -194,100 +161,78 @@ class Processor:
         Claiming the follow-up here, rather than going back to the processing
         thread, saves a thread hand-off per job when the queue is long.
         """
-        service, store = self.service, self.service.store
-        while True:
-            self._watch_timeout(claim, now)
-            with self._tracking(claim.token, _Running(claim.job.id, None)):
-                outcome = outcome_of(service, claim, now)
-                ended = finish_time(service, now)
-                if self._stop.is_set():
-                    stored = store_outcome(service, claim, outcome, ended)
-                    after_finish(service, claim, outcome, ended, stored)
-                    return
-                try:
-                    finished, claims = store.finish_and_claim(
-                        claim.job.id,
-                        claim.token,
-                        outcome,
-                        ended,
-                        service.ref,
-                        service.app.worker_name,
-                        ended + self._lease,
-                    )
-                except Exception:
-                    log.exception(
-                        "storing job %s of %s failed; retrying", claim.job.id, service.ref
-                    )
-                    stored = store_outcome(service, claim, outcome, ended)
-                    after_finish(service, claim, outcome, ended, stored)
-                    return
-            after_finish(service, claim, outcome, ended, finished)
-            if not claims:
-                return
-            claim, now = claims[0], ended
+        following: Claim | None = claim
+        while following is not None:
+            current = following
+            self._watch_timeout(current, now)
+            with self._tracking(current.key, _Running(current.job.id, None)):
+                ran = self._runner.run(current, now, claim_next=not self._stop.is_set())
+            if ran.outcome.next_call is not None:
+                self._schedule_changed = True  # a retry later on: the idle wait must know
+            following, now = ran.next, ran.ended
 
-    def _fire(self, job: Job, run: CronRun, token: str, now: float) -> None:
-        with self._tracking(token, _Running(None, run.id)):
-            run_cron(self.service, job, run, token, now)
+    def _fire(self, firing: Firing, now: float) -> None:
+        with self._tracking(firing.key, _Running(None, firing.run.id)):
+            self._runner.run_firing(firing, now)
 
     @contextlib.contextmanager
-    def _tracking(self, token: str, running: _Running) -> Iterator[None]:
+    def _tracking(self, key: str, running: _Running) -> Iterator[None]:
         """Keep the claim's lease renewed while it runs."""
-        with self._running_lock:
-            self._running[token] = running
+        with self._lock:
+            self._running[key] = running
         try:
             yield
         finally:
-            with self._running_lock:
-                self._running.pop(token, None)
-                self._deadlines.pop(token, None)
+            with self._lock:
+                self._running.pop(key, None)
+                self._deadlines.pop(key, None)
 
     def _watch_timeout(self, claim: Claim, now: float) -> None:
         """Note the deadline of a claim whose task has a timeout."""
-        task = self.service.app.tasks.get(claim.job.task)
-        if task is not None and task.timeout is not None:
-            with self._running_lock:
-                self._deadlines[claim.token] = (now + task.timeout, task.timeout, claim)
+        timeout = self._runner.timeout_of(claim.job)
+        if timeout is not None:
+            with self._lock:
+                self._deadlines[claim.key] = (now + timeout, timeout, claim)
 
     def _idle_timeout(self) -> float:
-        now = self.service.clock.now()
+        now = self._engine.clock.now()
         timeout = min(self._wait_time, self._lease / 3, max(0.0, self._next_schedule_check - now))
         return max(timeout, 0.001)
 
     # -- leases -----------------------------------------------------------------------
 
     def _claims(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-        with self._running_lock:
+        with self._lock:
             items = list(self._running.items())
-        jobs = [(r.job_id, token) for token, r in items if r.job_id is not None]
-        runs = [(r.run_id, token) for token, r in items if r.run_id is not None]
+        jobs = [(r.job_id, key) for key, r in items if r.job_id is not None]
+        runs = [(r.run_id, key) for key, r in items if r.run_id is not None]
         return jobs, runs
 
     def _keep_leases(self, now: float) -> None:
-        """Renew our running jobs' leases, and give back jobs whose workers vanished."""
+        """Renew our running jobs' leases, and give up jobs whose workers vanished."""
         if now - self._last_renewal >= self._lease / 3:
-            self.service.store.renew_leases(*self._claims(), now + self._lease)
-            heartbeat(self.service.app, self.service.app.processing_refs(), now)
+            self._runner.renew(*self._claims(), now)
+            heartbeat(self._engine, now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
-            recover_expired(self.service, now)
+            self._runner.recover_expired(now)
             self._last_recovery = now
 
     def _enforce_timeouts(self, now: float) -> None:
-        """Fail or retry runs past their task's timeout (their threads run on, unheard)."""
-        with self._running_lock:
-            overdue = [(t, entry) for t, entry in self._deadlines.items() if entry[0] <= now]
-        for token, (_, timeout, claim) in overdue:
-            time_out(self.service, claim, timeout, now)
-            with self._running_lock:
-                self._deadlines.pop(token, None)
+        """Give up runs past their task's timeout (their threads run on, unheard)."""
+        with self._lock:
+            overdue = [(k, entry) for k, entry in self._deadlines.items() if entry[0] <= now]
+        for key, (_, timeout, claim) in overdue:
+            self._runner.give_up(claim, f"timed out after {timeout:g} s", now, expired_only=False)
+            with self._lock:
+                self._deadlines.pop(key, None)
 
     def _drain(self) -> None:
         """After a stop: let running jobs finish within the grace period, then give them back."""
-        store, clock = self.service.store, self.service.clock
+        clock = self._engine.clock
         deadline = clock.now() + self._grace
         while self._busy() and clock.now() < deadline:
-            with self._running_lock:
+            with self._lock:
                 futures = list(self._slots)
             for future in futures:
                 remaining = deadline - clock.now()
@@ -295,28 +240,9 @@ class Processor:
                     break
                 with contextlib.suppress(Exception):
                     future.result(timeout=min(remaining, self._lease / 3))
-            store.renew_leases(*self._claims(), clock.now() + self._lease)
+            self._runner.renew(*self._claims(), clock.now())
         jobs, _runs = self._claims()
-        for job_id, token in jobs:
-            if store.release(job_id, token):
-                log.warning("job %s of %s given back at shutdown", job_id, self.service.ref)
+        for job_id, key in jobs:
+            if self._runner.release(job_id, key):
+                log.warning("job %s of %s given back at shutdown", job_id, self._ref)
         self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def recover_expired(service: TaskService, now: float) -> int:
-    """Retry or fail jobs whose lease ran out, guarded so a live run is never overwritten."""
-    store = service.store
-    recovered = 0
-    for claim in store.expired_claims(service.ref, now):
-        outcome = retry_or_fail(service, claim.job, WORKER_LOST, now)
-        if store.finish(claim.job.id, claim.token, outcome, now, expired_only=True):
-            log.warning(
-                "job %s of %s: %s; %s",
-                claim.job.id,
-                service.ref,
-                WORKER_LOST,
-                "queued again" if outcome.next_call is not None else "failed",
-            )
-            recovered += 1
-    store.fail_expired_cron_runs(service.ref, now, WORKER_LOST)
-    return recovered

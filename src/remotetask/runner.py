@@ -1,7 +1,11 @@
-"""Running one claimed job or cron firing and turning what happened into an Outcome.
+"""Running a service's jobs: from a claim to the stored outcome.
 
-Shared by ``TaskService.process`` (synchronous) and the processing threads, so
-a job behaves the same however it is run.
+``Runner`` owns every step of a run: claiming, calling the task, deciding on a
+retry, storing the outcome (waiting out a short database outage), telling the
+observers, and giving a run up when its lease was lost or it timed out. Cron
+firings go through it too. ``TaskService.process`` and the processing threads
+both use it, so a job behaves the same however it is run; the threads only
+decide when and where (see ``processing.py``).
 """
 
 from __future__ import annotations
@@ -9,133 +13,235 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from remotetask import jsonvalue
-from remotetask.context import JobContext
+from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
-from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job
-from remotetask.store.base import Claim, Outcome
-
-if TYPE_CHECKING:
-    from remotetask.service import TaskService
+from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
+from remotetask.refs import ServiceRef
+from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
 
+WORKER_LOST = "the worker running this job stopped answering (lease expired)"
 
-def run_claim(service: TaskService, claim: Claim, now: float) -> Outcome:
-    """Run a claimed job and store how it ended (refused if the claim was superseded)."""
-    outcome = outcome_of(service, claim, now)
-    ended = finish_time(service, now)
-    after_finish(service, claim, outcome, ended, store_outcome(service, claim, outcome, ended))
-    return outcome
+ContextFactory = Callable[[Job, str], Any]
+"""Makes what a context task receives, from the job and its claim key."""
 
 
-def store_outcome(service: TaskService, claim: Claim, outcome: Outcome, ended: float) -> bool:
-    """Store a run's outcome, waiting out a database outage for up to one lease."""
-    store = service.store
-    return _persist(
-        lambda: store.finish(claim.job.id, claim.token, outcome, ended),
-        service.app.settings.lease_seconds,
-    )
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """One recorded firing of a cron job, with the claim key of its run."""
+
+    job: Job
+    run: CronRun
+    key: str
 
 
-def outcome_of(service: TaskService, claim: Claim, now: float) -> Outcome:
-    """Run a claimed job's task and say how it ended, without storing anything."""
-    outcome = _execute(service, claim.job, claim.token, retries=True, now=now)
-    if outcome.next_call is not None:
-        service.schedule_dirty = True  # a retry later on: the idle wait must know
-    return outcome
+@dataclass(frozen=True, slots=True)
+class Ran:
+    """How a run ended: its outcome, when, whether it was stored, and the next claim if any."""
+
+    outcome: Outcome
+    ended: float
+    stored: bool
+    next: Claim | None = None
 
 
-def finish_time(service: TaskService, now: float) -> float:
-    """When a run ended: the clock, but never before the pass's ``now`` (tests drive it)."""
-    return max(now, service.clock.now())
+class Runner:
+    """Runs the jobs and cron firings of one service."""
 
+    def __init__(self, engine: Engine, ref: ServiceRef, context: ContextFactory) -> None:
+        self.engine = engine
+        self.ref = ref
+        self._context = context
 
-def after_finish(
-    service: TaskService, claim: Claim, outcome: Outcome, ended: float, stored: bool
-) -> None:
-    """Tell the observers about a stored outcome, or warn that it was refused."""
-    if stored:
-        service.app.notify_finished(service, claim.job, outcome, ended)
-    else:
-        warn_superseded(service, claim.job)
+    # -- jobs -------------------------------------------------------------------------
 
+    def claim(self, now: float, limit: int) -> list[Claim]:
+        """Take up to ``limit`` due jobs for this process (each holding a fresh lease)."""
+        lease_until = now + self.engine.settings.lease_seconds
+        return self.engine.store.claim(self.ref, now, limit, self.engine.worker_name, lease_until)
 
-def warn_superseded(service: TaskService, job: Job) -> None:
-    log.warning(
-        "job %s of %s: its claim was taken back while it ran; result discarded",
-        job.id,
-        service.ref,
-    )
+    def run(self, claim: Claim, now: float, *, claim_next: bool = False) -> Ran:
+        """Run a claimed job and store how it ended (refused if the claim was superseded).
 
+        With ``claim_next`` the outcome is stored and the service's next due job
+        claimed in one transaction (one commit per job on a long queue).
+        """
+        outcome = self._execute(claim.job, claim.key, now, retries=True)
+        ended = max(now, self.engine.clock.now())  # never before the pass's ``now``
+        following: Claim | None = None
+        stored: bool | None = None
+        if claim_next:
+            try:
+                stored, claims = self.engine.store.finish_and_claim(
+                    claim.job.id,
+                    claim.key,
+                    outcome,
+                    ended,
+                    self.ref,
+                    self.engine.worker_name,
+                    ended + self.engine.settings.lease_seconds,
+                )
+                following = claims[0] if claims else None
+            except Exception:
+                log.exception("storing job %s of %s failed; retrying", claim.job.id, self.ref)
+        if stored is None:
+            stored = self._persist(
+                lambda: self.engine.store.finish(claim.job.id, claim.key, outcome, ended)
+            )
+        if stored:
+            self.engine.notify_finished(self.ref, claim.job, outcome, ended)
+        else:
+            log.warning(
+                "job %s of %s: its claim was taken back while it ran; result discarded",
+                claim.job.id,
+                self.ref,
+            )
+        return Ran(outcome, ended, stored, following)
 
-def run_cron(service: TaskService, job: Job, run: CronRun, token: str, now: float) -> Outcome:
-    """Run one firing of a cron job; a failure is recorded on the run and retried next time."""
-    outcome = _execute(service, job, token, retries=False, now=now)
-    ended, store = finish_time(service, now), service.store
-    _persist(
-        lambda: store.finish_cron_run(run.id, token, outcome, ended),
-        service.app.settings.lease_seconds,
-    )
-    return outcome
+    def give_up(self, claim: Claim, reason: str, now: float, *, expired_only: bool) -> bool:
+        """End a run that gave no answer (lease lost, timed out): retried or failed by policy.
 
-
-def _persist(write: Callable[[], bool], within: float) -> bool:
-    """Retry writing an outcome while the database is unreachable, for up to ``within`` s.
-
-    A result is worth waiting for: giving up means the job runs again after its
-    lease. Retrying is safe because the write is guarded by the claim token.
-    """
-    deadline = time.monotonic() + within
-    delay = 0.05
-    while True:
-        try:
-            return write()
-        except StoreError as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("cannot store a job outcome yet (%s); retrying", exc)
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
-
-
-def retry_or_fail(service: TaskService, job: Job, error: str, now: float) -> Outcome:
-    """The outcome for a run that ended without an answer (its worker vanished)."""
-    task = service.app.tasks.get(job.task)
-    delay = task.retry.delay(job.attempts) if task is not None else None
-    if delay is None:
-        return Outcome(ERROR, error=error)
-    return Outcome(QUEUED, error=error, next_call=now + delay)
-
-
-def _execute(service: TaskService, job: Job, token: str, *, retries: bool, now: float) -> Outcome:
-    task = service.app.tasks.get(job.task)
-    if task is None:
-        log.error("job %s of %s: task %r is not registered", job.id, service.ref, job.task)
-        return Outcome(ERROR, error=f"task {job.task!r} is not registered")
-    ctx = JobContext(service, job.id, job.attempts, service.store, token)
-    try:
-        result = task.run(ctx, job.input)
-        return Outcome(COMPLETED, result_json=jsonvalue.dumps(result, "result"))
-    except TaskError as exc:
-        return Outcome(ERROR, error=str(exc))
-    except InvalidInputError as exc:
-        return Outcome(ERROR, error=str(exc))
-    except Exception as exc:
-        text = traceback.format_exc()
-        message = f"{type(exc).__name__}: {exc}"
-        log.error(
-            "job %s (%s) of %s failed on attempt %s:\n%s",
-            job.id,
-            job.task,
-            service.ref,
-            job.attempts,
-            text,
+        Guarded by the claim key, so the run's own late completion is refused
+        afterwards; with ``expired_only`` also by its lease having run out (how a
+        rescuer avoids overwriting a live run). Reports whether it was ended here.
+        """
+        task = self.engine.tasks.get(claim.job.task)
+        delay = task.retry.decide(None, claim.job.attempts) if task is not None else None
+        outcome = (
+            Outcome(ERROR, error=reason)
+            if delay is None
+            else Outcome(QUEUED, error=reason, next_call=now + delay)
         )
-        delay = task.retry.delay(job.attempts) if retries else None
-        if delay is None:
-            return Outcome(ERROR, error=message, traceback=text)
-        return Outcome(QUEUED, error=message, traceback=text, next_call=now + delay)
+        store = self.engine.store
+        if not store.finish(claim.job.id, claim.key, outcome, now, expired_only=expired_only):
+            return False
+        log.warning(
+            "job %s (%s) of %s: %s; %s",
+            claim.job.id,
+            claim.job.task,
+            self.ref,
+            reason,
+            "queued again" if delay is not None else "failed",
+        )
+        return True
+
+    def recover_expired(self, now: float) -> int:
+        """Give up jobs and cron runs whose lease ran out (their worker is gone)."""
+        store = self.engine.store
+        recovered = sum(
+            self.give_up(claim, WORKER_LOST, now, expired_only=True)
+            for claim in store.expired_claims(self.ref, now)
+        )
+        store.fail_expired_cron_runs(self.ref, now, WORKER_LOST)
+        return recovered
+
+    def timeout_of(self, job: Job) -> float | None:
+        """The task's timeout in seconds, if it has one."""
+        task = self.engine.tasks.get(job.task)
+        return None if task is None else task.timeout
+
+    def renew(
+        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], now: float
+    ) -> None:
+        """Extend the leases of running (job id, key) claims and (run id, key) cron runs."""
+        self.engine.store.renew_leases(jobs, runs, now + self.engine.settings.lease_seconds)
+
+    def release(self, job_id: int, key: str) -> bool:
+        """Give a claimed job back to the queue without counting the attempt."""
+        return self.engine.store.release(job_id, key)
+
+    # -- cron jobs --------------------------------------------------------------------
+
+    def schedule_pending(self, now: float) -> None:
+        """Give new and rescheduled cron and delayed jobs their next call time after ``now``."""
+        store = self.engine.store
+        for job in store.unscheduled(self.ref):
+            if job.schedule is not None:
+                store.set_next_call(job.id, job.schedule.next_after(now))
+
+    def fire_due(self, now: float, limit: int) -> list[Firing]:
+        """Schedule pending cron jobs, then record up to ``limit`` due firings, each once."""
+        self.schedule_pending(now)
+        store = self.engine.store
+        lease_until = now + self.engine.settings.lease_seconds
+        firings: list[Firing] = []
+        for job in store.due_cron_jobs(self.ref, now):
+            if len(firings) >= limit:
+                break
+            assert job.schedule is not None
+            assert job.next_call is not None
+            fired = store.fire_cron(
+                job.id, job.next_call, job.schedule.next_after(now), now, lease_until
+            )
+            if fired is not None:
+                firings.append(Firing(job, *fired))
+        return firings
+
+    def run_firing(self, firing: Firing, now: float) -> Outcome:
+        """Run one firing of a cron job; a failure is recorded on the run and the cron job."""
+        outcome = self._execute(firing.job, firing.key, now, retries=False)
+        ended = max(now, self.engine.clock.now())
+        store = self.engine.store
+        self._persist(lambda: store.finish_cron_run(firing.run.id, firing.key, outcome, ended))
+        return outcome
+
+    def has_due(self, now: float) -> bool:
+        """Whether a job or cron firing is due at ``now`` (scheduling new cron jobs first)."""
+        self.schedule_pending(now)
+        return self.engine.store.has_due(self.ref, now)
+
+    def next_due(self) -> float | None:
+        """The earliest future time at which something of the service becomes due."""
+        return self.engine.store.next_due(self.ref)
+
+    # -- one call of a task -----------------------------------------------------------
+
+    def _execute(self, job: Job, key: str, now: float, *, retries: bool) -> Outcome:
+        task = self.engine.tasks.get(job.task)
+        if task is None:
+            log.error("job %s of %s: task %r is not registered", job.id, self.ref, job.task)
+            return Outcome(ERROR, error=f"task {job.task!r} is not registered")
+        try:
+            result = task.run(self._context(job, key), job.input)
+            return Outcome(COMPLETED, result_json=jsonvalue.dumps(result, "result"))
+        except Exception as exc:
+            expected = isinstance(exc, TaskError | InvalidInputError)
+            message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+            trace = None if expected else traceback.format_exc()
+            if not expected:
+                log.error(
+                    "job %s (%s) of %s failed on attempt %s:\n%s",
+                    job.id,
+                    job.task,
+                    self.ref,
+                    job.attempts,
+                    trace,
+                )
+            delay = task.retry.decide(exc, job.attempts) if retries else None
+            if delay is None:
+                return Outcome(ERROR, error=message, traceback=trace)
+            return Outcome(QUEUED, error=message, traceback=trace, next_call=now + delay)
+
+    def _persist(self, write: Callable[[], bool]) -> bool:
+        """Retry writing an outcome while the database is unreachable, for up to one lease.
+
+        A result is worth waiting for: giving up means the job runs again after its
+        lease. Retrying is safe because the write is guarded by the claim key.
+        """
+        deadline = time.monotonic() + self.engine.settings.lease_seconds
+        delay = 0.05
+        while True:
+            try:
+                return write()
+            except StoreError as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                log.warning("cannot store a job outcome yet (%s); retrying", exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)

@@ -40,7 +40,7 @@ from cronsim import CronSim, CronSimError
 
 from remotetask.errors import InvalidScheduleError
 
-__all__ = ["HORIZON", "Schedule"]
+__all__ = ["FIELD_SETS", "HORIZON", "Schedule"]
 
 HORIZON: Final = 365 * 24 * 60 * 60
 """Seconds after `now` beyond which a schedule is said to have no next time."""
@@ -55,8 +55,9 @@ _RANGES: Final[dict[str, tuple[int, int]]] = {
     "month": (1, 12),
     "day_of_week": (0, 6),
 }
-_FIELDS: Final = tuple(_RANGES)
-_JSON_KEYS: Final = frozenset((*_FIELDS, "delay", "cron", "timezone"))
+FIELD_SETS: Final = tuple(_RANGES)
+"""The original's five field names, finest first: each takes a set of numbers."""
+_JSON_KEYS: Final = frozenset((*FIELD_SETS, "delay", "cron", "timezone"))
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS: Final = (
     *("January", "February", "March", "April", "May", "June"),
@@ -79,9 +80,9 @@ class Schedule:
 
     def __post_init__(self) -> None:
         """Validate and normalise at once, so a bad schedule never reaches the store."""
-        for name in _FIELDS:
+        for name in FIELD_SETS:
             object.__setattr__(self, name, _normalise_field(name, getattr(self, name)))
-        has_fields = any(getattr(self, name) for name in _FIELDS)
+        has_fields = any(getattr(self, name) for name in FIELD_SETS)
         if self.delay is not None:
             object.__setattr__(self, "delay", _normalise_delay(self.delay))
         if not isinstance(self.timezone, str):
@@ -126,7 +127,7 @@ class Schedule:
     def to_json(self) -> dict[str, Any]:
         """A JSON object for the store and the HTTP API; `from_json` reads it back."""
         return {
-            **{name: list(getattr(self, name)) for name in _FIELDS},
+            **{name: list(getattr(self, name)) for name in FIELD_SETS},
             "delay": self.delay,
             "cron": self.cron,
             "timezone": self.timezone,

@@ -1,8 +1,9 @@
-"""TaskService: the one place that owns the job verbs.
+"""TaskService: the one place that owns the job verbs, and the context a task receives.
 
 Every transport (HTTP, XML-RPC, UI, CLI) is a thin adapter over these
 methods. Times are epoch seconds; ``now`` arguments let tests and the
-original's examples drive time without sleeping.
+original's examples drive time without sleeping. Running jobs is the
+``Runner``'s work, and the processing thread's when it runs in the background.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from remotetask import jsonvalue
+from remotetask.clock import Clock, pauses
+from remotetask.engine import Engine
 from remotetask.errors import InvalidScheduleError, InvalidStatusError, JobNotFoundError
 from remotetask.jobs import (
     CANCELLABLE,
@@ -25,32 +28,58 @@ from remotetask.jobs import (
     START_LATER,
     CronRun,
     Job,
+    JobQuery,
     Status,
 )
+from remotetask.processing import Processor
 from remotetask.refs import ServiceRef
-from remotetask.runner import run_claim, run_cron
-from remotetask.schedule import Schedule
-from remotetask.store.base import JobQuery, NewJob
+from remotetask.runner import Runner
+from remotetask.schedule import FIELD_SETS, Schedule
+from remotetask.settings import ProcessorKind
+from remotetask.store import NewJob, Store
 from remotetask.tasks import Task
 
-if TYPE_CHECKING:
-    from remotetask.app import App
-    from remotetask.clock import Clock
-    from remotetask.processing import Processor, ProcessorKind
-    from remotetask.store.base import Store
-
 _SCHEDULE_FIELDS = {f.name for f in dataclasses.fields(Schedule)}
+
+
+class JobContext:
+    """The running job as its task sees it: who runs it, progress, cancellation."""
+
+    def __init__(
+        self, service: TaskService, job_id: int, attempts: int, store: Store, key: str
+    ) -> None:
+        self.service = service
+        self.job_id = job_id
+        self.attempts = attempts
+        """Runs of this job so far, this one included (1 on the first run)."""
+        self._store = store
+        self._key = key
+
+    @property
+    def attempt(self) -> int:
+        """Deprecated spelling of ``attempts``."""
+        return self.attempts
+
+    def report_progress(self, fraction: float, message: str | None = None) -> None:
+        """Store how far the job is (0.0-1.0) and an optional message, visible to clients."""
+        if not 0.0 <= fraction <= 1.0:
+            raise ValueError("progress is a fraction between 0.0 and 1.0")
+        self._store.report_progress(self.job_id, self._key, fraction, message)
+
+    def cancelled(self) -> bool:
+        """Whether someone asked to cancel this job; a task should return soon when it is."""
+        return self._store.cancel_requested(self.job_id)
 
 
 class TaskService:
     """A named service in a site: queues jobs for the app's tasks and runs them."""
 
-    def __init__(self, app: App, ref: ServiceRef) -> None:
+    def __init__(self, app: Engine, ref: ServiceRef) -> None:
         self.app = app
+        """The App this service belongs to."""
         self.ref = ref
-        self.wakeup = threading.Event()
-        self.schedule_dirty = True
-        """Set when this process changed a schedule, so processing looks at cron jobs at once."""
+        self.runner = Runner(app, ref, self._context)
+        """How this service's jobs are run (the processing thread and ``process`` use it)."""
         self._processor: Processor | None = None
         self._processor_lock = threading.Lock()
 
@@ -59,6 +88,7 @@ class TaskService:
 
     @property
     def store(self) -> Store:
+        """The app's store (for tests and tools; transports use the verbs)."""
         return self.app.store
 
     @property
@@ -118,8 +148,9 @@ class TaskService:
             timezone=timezone,
         )
         status = DELAYED if schedule.is_delay else CRONJOB
-        self.schedule_dirty = True
-        return self._insert([self._new_job(task, input, status, schedule, None)])[0]
+        job_id = self._insert([self._new_job(task, input, status, schedule, None)])[0]
+        self._schedule_changed()
+        return job_id
 
     def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
         """Change a cron or delayed job's schedule and reschedule it; return the new schedule."""
@@ -131,9 +162,7 @@ class TaskService:
             raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
         if "cron" in fields and fields["cron"] is not None:
             base = Schedule(cron=fields["cron"])
-        elif any(
-            name in fields for name in ("minute", "hour", "day_of_month", "month", "day_of_week")
-        ):
+        elif any(name in fields for name in FIELD_SETS):
             # Field sets are always UTC: a crontab's timezone does not carry over.
             base = dataclasses.replace(job.schedule, cron=None, delay=None, timezone="UTC")
         else:
@@ -144,15 +173,13 @@ class TaskService:
         schedule = dataclasses.replace(base, **values)
         if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
             raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
-        self.schedule_dirty = True
-        self.wakeup.set()
+        self._schedule_changed()
         return schedule
 
     def reschedule(self, job_id: int) -> bool:
         """Recompute the next call time of a cron or delayed job on the next pass."""
         moved = self.store.set_schedule(self.ref, job_id, None)
-        self.schedule_dirty = True
-        self.wakeup.set()
+        self._schedule_changed()
         return moved
 
     def start_job(self, job_id: int) -> bool:
@@ -161,7 +188,7 @@ class TaskService:
             self.ref, job_id, frozenset({START_LATER}), QUEUED, self.clock.now()
         )
         if started:
-            self.wakeup.set()
+            self._wake()
         return started
 
     def cancel(self, job_id: int) -> bool:
@@ -195,8 +222,8 @@ class TaskService:
 
     def _insert(self, jobs: list[NewJob]) -> list[int]:
         ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())
-        self.wakeup.set()
-        self.app.notify_submitted(self, [job.task for job in jobs])
+        self._wake()
+        self.app.notify_submitted(self.ref, [job.task for job in jobs])
         return ids
 
     # -- reading ----------------------------------------------------------------------
@@ -222,7 +249,7 @@ class TaskService:
     @property
     def jobs(self) -> Mapping[int, Job]:
         """Every job of the service by id, read from the store on access."""
-        return JobsView(self)
+        return JobMapping(self)
 
     def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
         return self.store.list_jobs(self.ref, query or JobQuery())
@@ -233,29 +260,26 @@ class TaskService:
     def cron_runs(self, job_id: int, limit: int = 50) -> list[CronRun]:
         return self.store.cron_runs(self.ref, job_id, limit)
 
+    def throughput(self, since: float) -> dict[int, int]:
+        """Jobs completed or failed per whole minute from ``since`` on (0 is the first)."""
+        return self.store.finished_per_minute(self.ref, since)
+
     # -- synchronous processing -------------------------------------------------------
 
     def has_jobs_waiting(self, now: float | None = None) -> bool:
         """Whether a job or cron firing is due at ``now`` (scheduling new cron jobs first)."""
-        now = self.clock.now() if now is None else now
-        self.schedule_pending(now)
-        return self.store.has_due(self.ref, now)
+        return self.runner.has_due(self.clock.now() if now is None else now)
 
     def process_next(self, now: float | None = None) -> bool:
         """Run the next due cron firing or job in this thread; report whether one ran."""
         now = self.clock.now() if now is None else now
-        self.schedule_pending(now)
-        lease = now + self.app.settings.lease_seconds
-        for job in self.store.due_cron_jobs(self.ref, now):
-            fired = self.fire(job, now, lease)
-            if fired is not None:
-                run, token = fired
-                run_cron(self, job, run, token, now)
-                return True
-        claims = self.store.claim(self.ref, now, 1, self.app.worker_name, lease)
-        for claim in claims:
-            run_claim(self, claim, now)
-        return bool(claims)
+        for firing in self.runner.fire_due(now, limit=1):
+            self.runner.run_firing(firing, now)
+            return True
+        for claim in self.runner.claim(now, 1):
+            self.runner.run(claim, now)
+            return True
+        return False
 
     def process(self, now: float | None = None) -> int:
         """Run every due job in this thread, as the original's ``process(now)``; return how many."""
@@ -263,19 +287,6 @@ class TaskService:
         while self.process_next(now):
             count += 1
         return count
-
-    def schedule_pending(self, now: float) -> None:
-        """Give new and rescheduled cron and delayed jobs their next call time after ``now``."""
-        for job in self.store.unscheduled(self.ref):
-            if job.schedule is not None:
-                self.store.set_next_call(job.id, job.schedule.next_after(now))
-
-    def fire(self, job: Job, now: float, lease_until: float) -> tuple[CronRun, str] | None:
-        """Record a due firing of a cron job exactly once; None if another worker took it."""
-        assert job.schedule is not None
-        assert job.next_call is not None
-        next_call = job.schedule.next_after(now)
-        return self.store.fire_cron(job.id, job.next_call, next_call, now, lease_until)
 
     # -- operator verbs (used by the HTTP API, CLI and UI) ----------------------------
 
@@ -291,7 +302,7 @@ class TaskService:
             raise InvalidStatusError(f"job {job_id} is a cron job; it runs again on schedule")
         retried = self.store.retry_job(self.ref, job_id)
         if retried:
-            self.wakeup.set()
+            self._wake()
         return retried
 
     def delete(self, job_id: int) -> bool:
@@ -301,17 +312,13 @@ class TaskService:
 
     def wait(self, job_id: int, timeout: float | None = None) -> Job:
         """Block until the job is finished and return it; TimeoutError after ``timeout`` s."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        pause = 0.005
-        while True:
-            job = self.job(job_id)
-            if job.status in FINISHED:
-                return job
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
+        waits = pauses(timeout, cap=0.2)
+        while (job := self.job(job_id)).status not in FINISHED:
+            pause = next(waits, None)
+            if pause is None:
                 raise TimeoutError(f"job {job_id} is still {job.status} after {timeout} s")
-            time.sleep(pause if left is None else min(pause, left))
-            pause = min(pause * 2, 0.2)
+            time.sleep(pause)
+        return job
 
     def cancel_all(self) -> int:
         """Cancel every waiting job (running ones are not touched); return how many."""
@@ -321,13 +328,11 @@ class TaskService:
 
     def start_processing(self, processor: ProcessorKind | None = None) -> None:
         """Start the processing thread ``remotetasks.<site>.<Service>`` (no-op if running)."""
-        from remotetask.processing import Processor
-
         with self._processor_lock:
             if self._processor is not None and self._processor.running:
                 return
             kind = processor or self.app.settings.processor
-            self._processor = Processor(self, kind)
+            self._processor = Processor(self.runner, kind)
             self._processor.start()
 
     def stop_processing(self, grace: float | None = None, wait: bool = False) -> None:
@@ -342,8 +347,23 @@ class TaskService:
     def is_processing(self) -> bool:
         return self._processor is not None and self._processor.running
 
+    # -- what the processing thread hears from the verbs ------------------------------
 
-class JobsView(Mapping[int, Job]):
+    def _context(self, job: Job, key: str) -> JobContext:
+        return JobContext(self, job.id, job.attempts, self.store, key)
+
+    def _wake(self) -> None:
+        processor = self._processor
+        if processor is not None:
+            processor.wake()
+
+    def _schedule_changed(self) -> None:
+        processor = self._processor
+        if processor is not None:
+            processor.schedule_changed()
+
+
+class JobMapping(Mapping[int, Job]):
     """Read-only mapping of a service's jobs; every access reads the store."""
 
     def __init__(self, service: TaskService) -> None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from remotetask.errors import DuplicateTaskError, UnknownTaskError
 from remotetask.retry import RetryPolicy
-
-if TYPE_CHECKING:
-    from remotetask.context import JobContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,8 +21,8 @@ class Task:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout: float | None = None
 
-    def run(self, ctx: JobContext, input: Any) -> Any:
-        """Call the task the way it was registered to be called."""
+    def run(self, ctx: object, input: Any) -> Any:
+        """Call the task the way it was registered to be called (``ctx``: a JobContext)."""
         if self.context:
             return self.func(ctx, input)
         return self.func(input)

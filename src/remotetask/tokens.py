@@ -1,87 +1,22 @@
-"""API tokens: roles, site scopes and the secret's hash (the secret itself is never stored).
+"""The API tokens of an app's database: issue, verify, list and revoke them.
 
-A token is ``rt_`` followed by 43 URL-safe characters (256 random bits). The
-database keeps only its SHA-256 digest; a request is authenticated by hashing
-the presented secret and looking the digest up, so no secret is ever compared
-byte by byte and timing reveals nothing about stored tokens.
+Transports (HTTP API, XML-RPC, UI, the ``token`` command) go through ``App.tokens``
+and never read the token table themselves. Only the SHA-256 of a secret is stored;
+see ``remotetask.auth`` for the values.
 """
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Callable, Sequence
 
+from remotetask.auth import Principal, Role, Token, hash_secret, new_secret, parse_role
+from remotetask.clock import Clock
 from remotetask.errors import InvalidInputError
+from remotetask.store import Store
 
-if TYPE_CHECKING:
-    from remotetask.store.base import Store
-
-SECRET_PREFIX = "rt_"
-
-
-class Role(StrEnum):
-    """What a token may do; each role includes the ones before it."""
-
-    READ = "read"
-    """List and read tasks, services, jobs and metrics."""
-    SUBMIT = "submit"
-    """Also add jobs and start ``start later`` jobs."""
-    OPERATE = "operate"
-    """Also cancel, retry and delete jobs, cancel all, start and stop processing."""
-    ADMIN = "admin"
-    """Also cron jobs, services, clean, and tokens."""
-
-    def allows(self, needed: Role) -> bool:
-        """Whether this role includes ``needed``."""
-        order = list(Role)
-        return order.index(self) >= order.index(needed)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A stored token, without its secret."""
-
-    id: int
-    name: str
-    role: Role
-    sites: tuple[str, ...]
-    """Site patterns (``*`` wildcards; the root site is the empty string, matched by ``*``)."""
-    created: float
-    expires: float | None = None
-    revoked: float | None = None
-    last_used: float | None = None
-
-    def active(self, now: float) -> bool:
-        """Not revoked and not expired at ``now``."""
-        return self.revoked is None and (self.expires is None or now < self.expires)
-
-    def sees(self, site: str) -> bool:
-        """Whether the token's site patterns cover ``site``."""
-        return any(fnmatchcase(site, pattern) for pattern in self.sites)
-
-
-def new_secret() -> str:
-    """A fresh token secret with 256 random bits."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def hash_secret(secret: str) -> str:
-    """The SHA-256 hex digest stored in place of the secret."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def parse_role(value: str) -> Role:
-    """The role named ``value``, or InvalidInputError listing the valid ones."""
-    try:
-        return Role(value)
-    except ValueError:
-        names = ", ".join(r.value for r in Role)
-        raise InvalidInputError(f"unknown role {value!r}: use one of {names}") from None
+TOUCH_EVERY_SECONDS = 60.0
+"""``last_used`` is written at most this often per token, to keep reads read-only."""
 
 
 def issue_token(
@@ -100,3 +35,58 @@ def issue_token(
     secret = new_secret()
     chosen = role if isinstance(role, Role) else parse_role(role)
     return store.insert_token(name, hash_secret(secret), chosen, list(sites), now, expires), secret
+
+
+class Tokens:
+    """An app's API tokens; ``App.tokens``."""
+
+    def __init__(self, store: Callable[[], Store], clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+        self._touched: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def issue(
+        self,
+        name: str,
+        role: Role | str,
+        sites: Sequence[str],
+        *,
+        expires_in: float | None = None,
+    ) -> tuple[Token, str]:
+        """Create a token valid for ``expires_in`` seconds (forever by default).
+
+        Returns the token and its secret; the secret is never available again.
+        """
+        now = self._clock.now()
+        expires = None if expires_in is None else now + expires_in
+        return issue_token(self._store(), name, role, sites, now, expires)
+
+    def verify(self, secret: str) -> Principal | None:
+        """The principal of an active token with this secret; None if there is none."""
+        now = self._clock.now()
+        token = self._store().token_by_hash(hash_secret(secret))
+        if token is None or not token.active(now):
+            return None
+        self._touch(token.id, now)
+        return Principal.of(token)
+
+    def list(self) -> list[Token]:
+        """Every token, oldest first (never their secrets)."""
+        return self._store().list_tokens()
+
+    def revoke(self, token_id: int) -> bool:
+        """Revoke a token for good; False if it does not exist or is already revoked."""
+        return self._store().revoke_token(token_id, self._clock.now())
+
+    def count(self) -> int:
+        """How many tokens exist, revoked ones included (0 means a fresh database)."""
+        return self._store().count_tokens()
+
+    def _touch(self, token_id: int, now: float) -> None:
+        with self._lock:
+            last = self._touched.get(token_id)
+            if last is not None and now - last < TOUCH_EVERY_SECONDS:
+                return
+            self._touched[token_id] = now
+        self._store().touch_token(token_id, now)

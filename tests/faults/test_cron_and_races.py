@@ -10,8 +10,7 @@ import psycopg
 import pytest
 
 from remotetask import App, Settings
-from remotetask.jobs import COMPLETED, QUEUED
-from remotetask.store import Outcome
+from remotetask.jobs import COMPLETED, QUEUED, Outcome
 from tests.faults.harness import query, spawn, stop, wait_for, worker_command
 from tests.faults.worker_tasks import LEDGER, FileClock, register
 
@@ -100,10 +99,10 @@ def test_rescue_never_overwrites_a_completion_racing_it(postgres_url: str) -> No
         # The lease has already run out, so only the status and token guards stand
         # between the rescuer and a completion that commits at the same moment.
         (claim,) = store.claim(service.ref, now, 1, "w", now - 1)
-        current.update(id=claim.job.id, token=claim.token)
+        current.update(id=claim.job.id, token=claim.key)
         barrier.wait(10)
         rescue = Outcome(QUEUED, error="lost", next_call=now + 3600)
-        rescued = store.finish(claim.job.id, claim.token, rescue, now, expired_only=True)
+        rescued = store.finish(claim.job.id, claim.key, rescue, now, expired_only=True)
         barrier.wait(10)
         completed = bool(current["completed"])
         status = service.status(claim.job.id)

@@ -16,8 +16,8 @@ import remotetask
 from remotetask import App, FrozenClock, Settings
 from remotetask.clock import Clock
 from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED
-from remotetask.processing import MultiProcessor
 from remotetask.retry import RetryPolicy
+from remotetask.settings import MultiProcessor
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
@@ -56,7 +56,7 @@ def test_worker_is_recorded_heartbeats_and_is_removed(make_app: Callable[..., Ap
         1000.0,
     )
     clock.advance(5)
-    service.wakeup.set()
+    service._wake()
     wait_until(lambda: app.store.workers()[0].last_heartbeat == 1005.0)
     app.stop()
     assert app.store.workers() == []
@@ -80,7 +80,7 @@ def test_a_job_past_its_timeout_fails_and_its_late_result_is_refused(
     service.start_processing()
     wait_until(lambda: service.status(job_id) == PROCESSING)
     clock.advance(6)
-    service.wakeup.set()
+    service._wake()
     wait_until(lambda: service.status(job_id) == ERROR)
     assert service.error(job_id) == "timed out after 5 s"
     after = service.add("echo", 1)
@@ -109,7 +109,7 @@ def test_a_timed_out_job_is_retried_by_its_policy(make_app: Callable[..., App]) 
     service.start_processing()
     wait_until(lambda: runs == [1])
     clock.advance(6)
-    service.wakeup.set()
+    service._wake()
     wait_until(lambda: service.status(job_id) == COMPLETED)
     release.set()
     assert (service.result(job_id), service.job(job_id).attempts) == (2, 2)

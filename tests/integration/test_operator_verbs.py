@@ -6,10 +6,11 @@ import pytest
 
 import remotetask
 from remotetask import App, TaskService
+from remotetask.auth import Role, hash_secret, new_secret
 from remotetask.errors import InvalidInputError, InvalidStatusError, JobNotFoundError
-from remotetask.jobs import Job
-from remotetask.store.base import Outcome
-from remotetask.tokens import Role, hash_secret, issue_token, new_secret
+from remotetask.jobs import Job, Outcome
+from remotetask.refs import ServiceRef
+from remotetask.tokens import issue_token
 
 
 def test_retry_requeues_an_errored_job_with_attempts_reset(service: TaskService) -> None:
@@ -92,12 +93,10 @@ class Recorder:
         self.submitted: list[str] = []
         self.finished: list[tuple[int, str]] = []
 
-    def job_submitted(self, service: TaskService, tasks: list[str]) -> None:
+    def job_submitted(self, ref: ServiceRef, tasks: list[str]) -> None:
         self.submitted.extend(tasks)
 
-    def job_finished(
-        self, service: TaskService, job: Job, outcome: Outcome, finished: float
-    ) -> None:
+    def job_finished(self, ref: ServiceRef, job: Job, outcome: Outcome, finished: float) -> None:
         self.finished.append((job.id, str(outcome.status)))
         raise RuntimeError("observers that fail are ignored")
 

@@ -7,7 +7,6 @@ import time
 
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
-from remotetask.processing import recover_expired
 from tests.waiting import wait_until
 
 
@@ -115,9 +114,9 @@ def test_a_job_whose_worker_vanished_is_retried_then_failed(
         claims = app.store.claim(service.ref, clock.now(), 1, "dead-worker", clock.now() + lease)
         assert [c.job.id for c in claims] == [jobid]
         assert claims[0].job.attempts == attempt
-        assert recover_expired(service, clock.now()) == 0  # lease still valid
+        assert service.runner.recover_expired(clock.now()) == 0  # lease still valid
         clock.advance(lease + 1)
-        assert recover_expired(service, clock.now()) == 1
+        assert service.runner.recover_expired(clock.now()) == 1
     job = service.jobs[jobid]
     assert job.status == "error"
     assert job.attempts == 4

@@ -16,11 +16,19 @@ import pytest
 import remotetask
 from remotetask import App, FrozenClock, TaskService
 from remotetask.errors import InvalidInputError, InvalidStatusError, SchemaError
-from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED, Status
-from remotetask.processing import recover_expired
+from remotetask.jobs import (
+    CANCELLED,
+    COMPLETED,
+    ERROR,
+    PROCESSING,
+    QUEUED,
+    JobQuery,
+    Outcome,
+    Status,
+)
 from remotetask.retry import RetryPolicy
-from remotetask.store import JobQuery, Outcome, open_store
-from remotetask.store.base import WorkerInfo
+from remotetask.store import open_store
+from remotetask.workers import WorkerInfo
 
 LEASE = 30.0
 
@@ -150,15 +158,15 @@ def test_stale_completion_is_refused(app: App, service: TaskService, clock: Froz
     store, now = app.store, clock.now()
     (first,) = store.claim(service.ref, now, 1, "w1", now + LEASE)
     clock.advance(LEASE + 1)
-    assert recover_expired(service, clock.now()) == 1
+    assert service.runner.recover_expired(clock.now()) == 1
     (second,) = store.claim(service.ref, clock.now(), 1, "w2", clock.now() + LEASE)
-    assert second.token != first.token
+    assert second.key != first.key
     assert second.job.attempts == 2
     late = Outcome(COMPLETED, result_json='"stale"')
-    assert store.finish(job_id, first.token, late, clock.now()) is False
-    assert store.report_progress(job_id, first.token, 0.5, "stale") is False
-    assert store.finish(job_id, second.token, Outcome(COMPLETED, '"ok"'), clock.now()) is True
-    assert store.finish(job_id, second.token, late, clock.now()) is False
+    assert store.finish(job_id, first.key, late, clock.now()) is False
+    assert store.report_progress(job_id, first.key, 0.5, "stale") is False
+    assert store.finish(job_id, second.key, Outcome(COMPLETED, '"ok"'), clock.now()) is True
+    assert store.finish(job_id, second.key, late, clock.now()) is False
     assert (service.status(job_id), service.result(job_id)) == (COMPLETED, "ok")
 
 
@@ -167,8 +175,8 @@ def test_release_does_not_count_the_attempt(app: App, service: TaskService) -> N
     now = app.clock.now()
     (claim,) = app.store.claim(service.ref, now, 1, "w", now + LEASE)
     assert service.job(job_id).attempts == 1
-    assert app.store.release(job_id, claim.token) is True
-    assert app.store.release(job_id, claim.token) is False
+    assert app.store.release(job_id, claim.key) is True
+    assert app.store.release(job_id, claim.key) is False
     job = service.job(job_id)
     assert (job.status, job.attempts, job.started) == (QUEUED, 0, None)
     service.process()
@@ -185,9 +193,9 @@ def test_lease_expiry_retries_then_fails(
         now = clock.now()
         (claim,) = store.claim(service.ref, now, 1, "w", now + LEASE)
         assert claim.job.attempts == attempt
-        assert recover_expired(service, now + LEASE / 2) == 0, "a live lease is never rescued"
+        assert service.runner.recover_expired(now + LEASE / 2) == 0, "a live lease is never rescued"
         clock.advance(LEASE + 1)
-        assert recover_expired(service, clock.now()) == 1
+        assert service.runner.recover_expired(clock.now()) == 1
     job = service.job(job_id)
     assert (job.status, job.attempts) == (ERROR, 2)
     assert job.error is not None
@@ -202,10 +210,10 @@ def test_rescue_never_overwrites_a_completed_job(
     store = app.store
     (claim,) = store.claim(service.ref, now, 1, "w", now + LEASE)
     stale = store.expired_claims(service.ref, now + LEASE + 1)
-    assert [c.token for c in stale] == [claim.token]
-    assert store.finish(job_id, claim.token, Outcome(COMPLETED, '"done"'), now + 1)
+    assert [c.key for c in stale] == [claim.key]
+    assert store.finish(job_id, claim.key, Outcome(COMPLETED, '"done"'), now + 1)
     rescue = Outcome(QUEUED, error="lost", next_call=now + LEASE + 1)
-    assert not store.finish(job_id, claim.token, rescue, now + LEASE + 1, expired_only=True)
+    assert not store.finish(job_id, claim.key, rescue, now + LEASE + 1, expired_only=True)
     assert (service.status(job_id), service.result(job_id)) == (COMPLETED, "done")
 
 
@@ -213,7 +221,7 @@ def test_fire_cron_exactly_once_when_eight_threads_race(
     app: App, service: TaskService, clock: FrozenClock
 ) -> None:
     job_id = service.add_cron_job("echo", "tick", minute=range(60))
-    service.schedule_pending(clock.now())
+    service.runner.schedule_pending(clock.now())
     scheduled = service.job(job_id).next_call
     assert scheduled is not None
     wins: list[int] = []

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 import remotetask
-from remotetask.store import JobQuery, open_store
+from remotetask.jobs import JobQuery
+from remotetask.store import open_store
 from remotetask.store.migrate import latest_version
 
 

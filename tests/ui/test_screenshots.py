@@ -37,7 +37,7 @@ def _fill(app: remotetask.App, clock: remotetask.FrozenClock) -> remotetask.Task
     converter.add_cron_job(
         "convert", {"file": "digest"}, cron="0 9 * * 1-5", timezone="Europe/Berlin"
     )
-    converter.schedule_pending(START)
+    converter.runner.schedule_pending(START)
     return converter
 
 

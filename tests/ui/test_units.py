@@ -16,9 +16,9 @@ from remotetask.ui.security import same_origin
 
 def test_roles_are_ordered_and_sites_are_patterns() -> None:
     operator = Principal("o", "operate", ("site*", ""))
-    assert operator.can("read")
-    assert operator.can("operate")
-    assert not operator.can("admin")
+    assert operator.allows("read")
+    assert operator.allows("operate")
+    assert not operator.allows("admin")
     assert operator.sees("site1")
     assert operator.sees("")
     assert not operator.sees("other")

@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 import remotetask
-from remotetask.tokens import Role, issue_token
+from remotetask.auth import Role
+from remotetask.tokens import issue_token
 from remotetask.web import WebSettings
 from tests.conftest import register_seed_tasks
 from tests.web.live import LiveServer

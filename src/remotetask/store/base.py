@@ -9,12 +9,13 @@ which only succeeds for the claim that is still current.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from remotetask.jobs import CronRun, Job, Status
+from remotetask.auth import Role, Token
+from remotetask.jobs import CronRun, Job, JobQuery, Outcome, Status
 from remotetask.refs import ServiceRef
-from remotetask.tokens import Role, Token
+from remotetask.workers import WorkerInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,49 +30,11 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
-    """How a claimed run ended, as ``finish`` writes it.
-
-    ``status`` is the job's new status; for a retry it is ``queued`` with
-    ``next_call`` set to when the next attempt may start.
-    """
-
-    status: Status
-    result_json: str | None = None
-    error: str | None = None
-    traceback: str | None = None
-    next_call: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class JobQuery:
-    """Filters and keyset paging for ``list_jobs`` (``after_id`` is the cursor)."""
-
-    statuses: frozenset[Status] = field(default_factory=frozenset)
-    task: str | None = None
-    newest_first: bool = True
-    after_id: int | None = None
-    limit: int = 100
-
-
-@dataclass(frozen=True, slots=True)
 class Claim:
-    """A job this worker now runs, with the token that proves it is still the owner."""
+    """A job this worker now runs, with the key that proves it is still the owner."""
 
     job: Job
-    token: str
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerInfo:
-    """A live worker process as recorded in the store, with its latest heartbeat."""
-
-    name: str
-    host: str
-    pid: int
-    services: tuple[str, ...]
-    started: float
-    last_heartbeat: float
+    key: str
 
 
 class Store(Protocol):
@@ -145,13 +108,13 @@ class Store(Protocol):
         """Take up to ``limit`` due queued or delayed jobs, oldest first, in one transaction.
 
         Each becomes ``processing`` with its attempt counted, a lease until
-        ``lease_until`` and a fresh claim token. No two callers get the same job.
+        ``lease_until`` and a fresh claim key. No two callers get the same job.
         """
 
     def finish(
-        self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
+        self, job_id: int, key: str, outcome: Outcome, now: float, *, expired_only: bool = False
     ) -> bool:
-        """Write how a run ended, only if ``token`` is still the job's claim.
+        """Write how a run ended, only if ``key`` is still the job's claim.
 
         With ``expired_only`` the write also requires the lease to have run out
         before ``now`` (how a rescuer avoids overwriting a live run).
@@ -160,7 +123,7 @@ class Store(Protocol):
     def finish_and_claim(
         self,
         job_id: int,
-        token: str,
+        key: str,
         outcome: Outcome,
         now: float,
         ref: ServiceRef,
@@ -169,24 +132,22 @@ class Store(Protocol):
     ) -> tuple[bool, list[Claim]]:
         """``finish`` and ``claim`` of one next job, in one transaction (one commit per job)."""
 
-    def release(self, job_id: int, token: str) -> bool:
+    def release(self, job_id: int, key: str) -> bool:
         """Give a claimed job back to the queue without counting the attempt."""
 
     def renew_leases(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
     ) -> int:
-        """Extend the leases of (job id, token) claims and (run id, token) cron runs.
+        """Extend the leases of (job id, key) claims and (run id, key) cron runs.
 
-        Only rows whose token still matches are touched; returns how many were.
+        Only rows whose key still matches are touched; returns how many were.
         """
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
         """Processing jobs whose lease ran out before ``now`` (their worker is gone)."""
 
-    def report_progress(
-        self, job_id: int, token: str, fraction: float, message: str | None
-    ) -> bool:
-        """Store a running job's progress, if ``token`` is still its claim."""
+    def report_progress(self, job_id: int, key: str, fraction: float, message: str | None) -> bool:
+        """Store a running job's progress, if ``key`` is still its claim."""
 
     def due_cron_jobs(self, ref: ServiceRef, now: float) -> list[Job]:
         """Cron jobs whose next call time is at or before ``now``."""
@@ -203,11 +164,11 @@ class Store(Protocol):
 
         Exactly once per (job, ``scheduled_for``) however many callers try: the
         run row is unique, and the advance is guarded by the old next call time.
-        Returns the run and its claim token, or None if another caller won or
+        Returns the run and its claim key, or None if another caller won or
         the job changed.
         """
 
-    def finish_cron_run(self, run_id: int, token: str, outcome: Outcome, now: float) -> bool:
+    def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
         """End a cron run and copy its result or error onto the cron job."""
 
     def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
@@ -224,6 +185,9 @@ class Store(Protocol):
 
     def schema_version(self) -> int:
         """The schema version the database is at (0 for an empty database)."""
+
+    def latest_schema_version(self) -> int:
+        """The schema version this remotetask needs (its newest migration)."""
 
     def next_due(self, ref: ServiceRef) -> float | None:
         """The earliest future time at which something of the service becomes due."""

@@ -25,12 +25,16 @@ from remotetask.jobs import (
     QUEUED,
     CronRun,
     Job,
+    JobQuery,
+    Outcome,
     Status,
 )
 from remotetask.refs import ServiceRef
 from remotetask.schedule import Schedule
-from remotetask.store.base import Claim, JobQuery, NewJob, Outcome, WorkerInfo
+from remotetask.store.base import Claim, NewJob
+from remotetask.store.migrate import latest_version
 from remotetask.store.sql_admin import AdminSqlVerbs
+from remotetask.workers import WorkerInfo
 
 NEVER = 253402300799.0
 """Next call time of a schedule with nothing due within its horizon (9999-12-31)."""
@@ -85,7 +89,7 @@ def row_to_job(row: Sequence[Any]) -> Job:
 
 
 def row_to_claim(row: Sequence[Any]) -> Claim:
-    """A Claim from a row selected with JOB_COLUMNS (the token is the last column)."""
+    """A Claim from a row selected with JOB_COLUMNS (the claim key is the last column)."""
     return Claim(row_to_job(row), row[18])
 
 
@@ -101,8 +105,8 @@ def row_to_run(row: Sequence[Any]) -> CronRun:
     )
 
 
-def new_token() -> str:
-    """A claim token: unguessable and unique, so a superseded run can never match."""
+def new_claim_key() -> str:
+    """A claim key: unguessable and unique, so a superseded run can never match."""
     return secrets.token_hex(12)
 
 
@@ -113,6 +117,8 @@ def placeholders(count: int) -> str:
 class SqlStore(AdminSqlVerbs, ABC):
     """Store verbs in portable SQL over a backend's transactions."""
 
+    dialect: str
+    """The folder of this backend's migrations: ``sqlite`` or ``postgresql``."""
     floor_sql = "CAST({} AS BIGINT)"
     """Rounds a non-negative number down: SQLite's CAST truncates (PostgreSQL's rounds)."""
 
@@ -136,6 +142,9 @@ class SqlStore(AdminSqlVerbs, ABC):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    def latest_schema_version(self) -> int:
+        return latest_version(self.dialect)
 
     # -- services ---------------------------------------------------------------------
 
@@ -392,15 +401,15 @@ class SqlStore(AdminSqlVerbs, ABC):
         return claims
 
     def finish(
-        self, job_id: int, token: str, outcome: Outcome, now: float, *, expired_only: bool = False
+        self, job_id: int, key: str, outcome: Outcome, now: float, *, expired_only: bool = False
     ) -> bool:
         with self._tx(write=True, single=True) as cur:
-            return self._finish(cur, job_id, token, outcome, now, expired_only)
+            return self._finish(cur, job_id, key, outcome, now, expired_only)
 
     def finish_and_claim(
         self,
         job_id: int,
-        token: str,
+        key: str,
         outcome: Outcome,
         now: float,
         ref: ServiceRef,
@@ -408,14 +417,14 @@ class SqlStore(AdminSqlVerbs, ABC):
         lease_until: float,
     ) -> tuple[bool, list[Claim]]:
         with self._tx(write=True) as cur:
-            finished = self._finish(cur, job_id, token, outcome, now, False)
+            finished = self._finish(cur, job_id, key, outcome, now, False)
             return finished, self._claim(cur, ref, now, 1, worker, lease_until)
 
     def _finish(
         self,
         cur: Cursor,
         job_id: int,
-        token: str,
+        key: str,
         outcome: Outcome,
         now: float,
         expired_only: bool,
@@ -435,18 +444,18 @@ class SqlStore(AdminSqlVerbs, ABC):
                 outcome.next_call,
                 now,
                 job_id,
-                token,
+                key,
                 *extra,
             ),
         )
         return cur.rowcount == 1
 
-    def release(self, job_id: int, token: str) -> bool:
+    def release(self, job_id: int, key: str) -> bool:
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE jobs SET status = ?, attempts = attempts - 1, claim = NULL, "
                 "lease_until = NULL, started = NULL WHERE id = ? AND claim = ?",
-                (str(QUEUED), job_id, token),
+                (str(QUEUED), job_id, key),
             )
             return cur.rowcount == 1
 
@@ -458,10 +467,10 @@ class SqlStore(AdminSqlVerbs, ABC):
         renewed = 0
         with self._tx(write=True) as cur:
             for table, claims in (("jobs", jobs), ("cron_runs", runs)):
-                for row_id, token in claims:
+                for row_id, key in claims:
                     cur.execute(
                         f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
-                        (lease_until, row_id, token),
+                        (lease_until, row_id, key),
                     )
                     renewed += cur.rowcount
         return renewed
@@ -488,13 +497,11 @@ class SqlStore(AdminSqlVerbs, ABC):
             )
             return cur.rowcount
 
-    def report_progress(
-        self, job_id: int, token: str, fraction: float, message: str | None
-    ) -> bool:
+    def report_progress(self, job_id: int, key: str, fraction: float, message: str | None) -> bool:
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND claim = ?",
-                (fraction, message, job_id, token),
+                (fraction, message, job_id, key),
             )
             return cur.rowcount == 1
 
@@ -516,9 +523,9 @@ class SqlStore(AdminSqlVerbs, ABC):
         now: float,
         lease_until: float,
     ) -> tuple[CronRun, str] | None:
-        token = new_token()
+        key = new_claim_key()
         try:
-            return self._fire_cron(job_id, scheduled_for, next_call, now, lease_until, token)
+            return self._fire_cron(job_id, scheduled_for, next_call, now, lease_until, key)
         except _Rollback:
             return None
 
@@ -529,7 +536,7 @@ class SqlStore(AdminSqlVerbs, ABC):
         next_call: float | None,
         now: float,
         lease_until: float,
-        token: str,
+        key: str,
     ) -> tuple[CronRun, str] | None:
         with self._tx(write=True) as cur:
             cur.execute(
@@ -549,19 +556,19 @@ class SqlStore(AdminSqlVerbs, ABC):
                 "INSERT INTO cron_runs (job_id, scheduled_for, started, claim, lease_until) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, scheduled_for) DO NOTHING "
                 f"RETURNING {RUN_COLUMNS}",
-                (job_id, scheduled_for, now, token, lease_until),
+                (job_id, scheduled_for, now, key, lease_until),
             )
             row = cur.fetchone()
             if row is None:
                 raise _Rollback
-        return row_to_run(row), token
+        return row_to_run(row), key
 
-    def finish_cron_run(self, run_id: int, token: str, outcome: Outcome, now: float) -> bool:
+    def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE cron_runs SET ended = ?, result = ?, error = ?, traceback = ?, "
                 "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ? RETURNING job_id",
-                (now, outcome.result_json, outcome.error, outcome.traceback, run_id, token),
+                (now, outcome.result_json, outcome.error, outcome.traceback, run_id, key),
             )
             row = cur.fetchone()
             if row is None:

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from remotetask.auth import Role, Token
 from remotetask.jobs import CANCELLABLE, CANCELLED, ERROR, FINISHED, QUEUED, Status
 from remotetask.refs import ServiceRef
-from remotetask.tokens import Role, Token
 
 if TYPE_CHECKING:
     from remotetask.store.sql import Cursor

@@ -7,7 +7,7 @@
 Needs the ``server`` extra (Starlette via FastAPI, Jinja2, python-multipart).
 """
 
+from remotetask.auth import Principal, TokenVerifier
 from remotetask.ui.app import create_ui_app
-from remotetask.ui.auth import ROLES, Principal, TokenVerifier
 
-__all__ = ["ROLES", "Principal", "TokenVerifier", "create_ui_app"]
+__all__ = ["Principal", "TokenVerifier", "create_ui_app"]

@@ -19,8 +19,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from remotetask.app import App
+from remotetask.auth import TokenVerifier
 from remotetask.ui import cron, jobs, overview
-from remotetask.ui.auth import TokenVerifier
 from remotetask.ui.common import (
     LoginRequired,
     UIContext,

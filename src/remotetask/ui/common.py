@@ -26,11 +26,11 @@ from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from remotetask.app import App
+from remotetask.auth import Principal, TokenVerifier
 from remotetask.errors import InvalidReferenceError, JobNotFoundError, UnknownServiceError
 from remotetask.jobs import Job
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
-from remotetask.ui.auth import Principal, TokenVerifier
 from remotetask.ui.security import same_origin
 from remotetask.ui.sessions import COOKIE_NAME, Session, SessionStore, csrf_matches
 
@@ -81,10 +81,11 @@ def visit(request: Request) -> Visit:
     return Visit(session, principal)
 
 
-def require(current: Visit, role: str) -> None:
-    if not current.principal.can(role):
+def check_role(current: Visit, role: str) -> None:
+    """403 unless the visitor's role includes ``role``."""
+    if not current.principal.allows(role):
         raise HTTPException(
-            403, f"this needs the {role!r} role; you have {current.principal.role!r}"
+            403, f"this needs the {role!r} role; you have {current.principal.role.value!r}"
         )
 
 
@@ -163,7 +164,7 @@ def form_action(role: str) -> Callable[[FormHandler], Callable[[Request], Awaita
             try:
                 current = await run_in_threadpool(visit, request)
                 check_form(request, current.session, form)
-                require(current, role)
+                check_role(current, role)
                 return await run_in_threadpool(handler, request, current, form)
             finally:
                 await form.close()

@@ -21,10 +21,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from remotetask.errors import InvalidScheduleError, InvalidStatusError, RemoteTaskError
-from remotetask.jobs import CRONJOB, DELAYED, CronRun, Job
+from remotetask.jobs import CRONJOB, DELAYED, CronRun, Job, JobQuery
 from remotetask.schedule import Schedule
 from remotetask.service import TaskService
-from remotetask.store.base import JobQuery
 from remotetask.ui.common import (
     Visit,
     form_action,
@@ -37,7 +36,7 @@ from remotetask.ui.common import (
     visit,
 )
 
-FIELDS: Final = (
+FORM_FIELDS: Final = (
     ("minute", "Minute", "0 to 59"),
     ("hour", "Hour", "0 to 23"),
     ("day_of_month", "Day of month", "1 to 31"),
@@ -78,7 +77,7 @@ def cron_new(request: Request) -> Response:
     current = visit(request)
     svc = service(request, current)
     blank = CronForm({"kind": "fields", "timezone": "UTC", "input": "null"})
-    blank.values.update({name: "*" for name, _, _ in FIELDS})
+    blank.values.update({name: "*" for name, _, _ in FORM_FIELDS})
     return _form_page(request, current, svc, blank, None)
 
 
@@ -131,7 +130,7 @@ def cron_edit_post(request: Request, current: Visit, form: FormData) -> Response
 
 def parse(form: FormData, *, with_input: bool) -> CronForm:
     """Read and check a cron form; on success ``schedule`` (and ``input``) are set."""
-    names = ["kind", "cron", "timezone", "delay", "input", *(name for name, _, _ in FIELDS)]
+    names = ["kind", "cron", "timezone", "delay", "input", *(name for name, _, _ in FORM_FIELDS)]
     parsed = CronForm({name: form_text(form, name) for name in names})
     kind = parsed.kind
     if kind not in KINDS:
@@ -139,7 +138,7 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
         return parsed
     arguments: dict[str, Any] = {}
     if kind == "fields":
-        for name, label, _ in FIELDS:
+        for name, label, _ in FORM_FIELDS:
             try:
                 arguments[name] = field_set(parsed.values[name])
             except ValueError:
@@ -185,7 +184,7 @@ def form_of(schedule: Schedule) -> CronForm:
         "timezone": schedule.timezone,
         "delay": "" if schedule.delay is None else f"{schedule.delay:g}",
     }
-    for name, _, _ in FIELDS:
+    for name, _, _ in FORM_FIELDS:
         chosen: tuple[int, ...] = getattr(schedule, name)
         values[name] = ",".join(str(v) for v in chosen) if chosen else "*"
     return CronForm(values, schedule=schedule)
@@ -194,7 +193,7 @@ def form_of(schedule: Schedule) -> CronForm:
 def schedule_arguments(schedule: Schedule) -> dict[str, Any]:
     """Every schedule field, so an update replaces the whole schedule, not a part of it."""
     return {
-        **{name: getattr(schedule, name) for name, _, _ in FIELDS},
+        **{name: getattr(schedule, name) for name, _, _ in FORM_FIELDS},
         "delay": schedule.delay,
         "cron": schedule.cron,
         "timezone": schedule.timezone,
@@ -230,7 +229,7 @@ def _form_page(
             "service": svc,
             "job": job,
             "form": form,
-            "fields": FIELDS,
+            "fields": FORM_FIELDS,
             "tasks": sorted(svc.available_tasks()),
             "preview": preview(form.schedule, now) if form.schedule is not None else None,
         },

@@ -25,18 +25,18 @@ from remotetask.jobs import (
     ERROR,
     FINISHED,
     PROCESSING,
+    JobQuery,
     Status,
 )
 from remotetask.service import TaskService
-from remotetask.store.base import JobQuery
 from remotetask.ui.common import (
     Visit,
+    check_role,
     form_action,
     form_text,
     job_or_404,
     redirect,
     render,
-    require,
     service,
     url,
     visit,
@@ -120,7 +120,7 @@ def jobs_selected(request: Request, current: Visit, form: FormData) -> Response:
 def bulk_confirm(request: Request) -> Response:
     """How many jobs a bulk action will touch, with the button that does it."""
     current = visit(request)
-    require(current, "operate")
+    check_role(current, "operate")
     svc = service(request, current)
     name = request.query_params.get("action", "")
     action = _bulk(name)

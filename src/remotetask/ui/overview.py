@@ -11,7 +11,6 @@ from starlette.responses import Response
 
 from remotetask.jobs import Status
 from remotetask.service import TaskService
-from remotetask.store.base import WorkerInfo
 from remotetask.ui.common import (
     Visit,
     form_action,
@@ -22,6 +21,7 @@ from remotetask.ui.common import (
     url,
     visit,
 )
+from remotetask.workers import WorkerInfo
 
 CHART_MINUTES = 60
 CHART_WIDTH = 240
@@ -62,7 +62,7 @@ class ServiceSummary:
 def overview_page(request: Request) -> Response:
     current = visit(request)
     app = request.app.state.ui.app
-    workers = app.store.workers()
+    workers = app.workers()
     summaries = [
         _summary(svc, app.clock.now(), workers)
         for svc in app.services()
@@ -100,7 +100,7 @@ def _summary(svc: TaskService, now: float, workers: list[WorkerInfo]) -> Service
 def throughput(svc: TaskService, now: float) -> Chart:
     """The last CHART_MINUTES whole minutes plus the current one, oldest on the left."""
     since = (now // 60 - CHART_MINUTES + 1) * 60
-    per_minute = svc.store.finished_per_minute(svc.ref, since)
+    per_minute = svc.throughput(since)
     return chart(per_minute, since)
 
 

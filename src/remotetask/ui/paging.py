@@ -15,9 +15,8 @@ from typing import Any, Final
 
 from starlette.datastructures import QueryParams
 
-from remotetask.jobs import Job, Status
+from remotetask.jobs import Job, JobQuery, Status
 from remotetask.service import TaskService
-from remotetask.store.base import JobQuery
 
 PAGE_SIZES: Final = (10, 20, 50, 100)
 DEFAULT_SIZE: Final = 20

@@ -15,9 +15,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
-from remotetask.tokens import hash_secret
-from remotetask.ui import Principal as UiPrincipal
-from remotetask.ui import TokenVerifier, create_ui_app
+from remotetask.ui import create_ui_app
 from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
 from remotetask.web.errors import install_problem_handlers
@@ -77,21 +75,9 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     install_problem_handlers(api)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
-    api.mount("/ui", create_ui_app(app, ui_token_verifier(app)))
+    api.mount("/ui", create_ui_app(app, app.tokens.verify))
     api.add_middleware(BodyGuard, max_body=settings.max_body)
     return api
-
-
-def ui_token_verifier(app: App) -> TokenVerifier:
-    """The web UI's login check: the same hashed API tokens, roles and sites as the API."""
-
-    def verify(secret: str) -> UiPrincipal | None:
-        token = app.store.token_by_hash(hash_secret(secret))
-        if token is None or not token.active(app.clock.now()):
-            return None
-        return UiPrincipal(token.name, str(token.role), token.sites)
-
-    return verify
 
 
 def _version() -> str:

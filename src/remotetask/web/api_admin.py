@@ -12,20 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from remotetask.app import App
+from remotetask.auth import Principal, Role
 from remotetask.errors import InvalidReferenceError, InvalidStatusError, JobNotFoundError
-from remotetask.jobs import CRONJOB, DELAYED
+from remotetask.jobs import CRONJOB, DELAYED, JobQuery
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
-from remotetask.store.base import JobQuery
 from remotetask.tasks import Task
-from remotetask.tokens import Role
-from remotetask.web.auth import (
-    AdminService,
-    OperateService,
-    Principal,
-    ReadService,
-    require,
-)
+from remotetask.web.auth import AdminService, OperateService, ReadService, require
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
     CleanIn,

@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from remotetask.clock import pauses
 from remotetask.errors import InvalidStatusError
-from remotetask.jobs import FINISHED, Status
+from remotetask.jobs import FINISHED, JobQuery, Status
 from remotetask.service import TaskService
-from remotetask.store.base import JobQuery
 from remotetask.web.auth import OperateService, ReadService, SubmitService
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
@@ -121,15 +120,13 @@ async def get_job(
     error or cancelled) or when ``wait`` seconds (capped by the server) have passed.
     """
     cap: float = request.app.state.settings.max_wait
-    deadline = time.monotonic() + min(wait, cap)
-    pause = 0.005
-    while True:
-        job = await run_in_threadpool(service.job, job_id)
-        left = deadline - time.monotonic()
-        if job.status in FINISHED or left <= 0:
-            return JobOut.of(job)
-        await asyncio.sleep(min(pause, left))
-        pause = min(pause * 2, 0.1)
+    waits = pauses(min(wait, cap), cap=0.1)
+    while (job := await run_in_threadpool(service.job, job_id)).status not in FINISHED:
+        pause = next(waits, None)
+        if pause is None:
+            break
+        await asyncio.sleep(pause)
+    return JobOut.of(job)
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")

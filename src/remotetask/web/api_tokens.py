@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from remotetask.app import App
-from remotetask.tokens import Role, Token, issue_token
-from remotetask.web.auth import Principal, require
+from remotetask.auth import Principal, Role, Token
+from remotetask.web.auth import require
 from remotetask.web.errors import Problem
 from remotetask.web.models import MAX_ID, Strict
 
@@ -59,7 +59,7 @@ class TokenCreated(BaseModel):
 
 def global_admin(caller: Annotated[Principal, Depends(require(Role.ADMIN))]) -> Principal:
     """An admin whose token covers every site (``*``)."""
-    if caller.token is not None and "*" not in caller.token.sites:
+    if not caller.all_sites:
         raise Problem(403, "managing tokens needs an admin token for all sites ('*')")
     return caller
 
@@ -70,15 +70,14 @@ Admin = Annotated[Principal, Depends(global_admin)]
 @router.get("", summary="List tokens (never their secrets)")
 def list_tokens(request: Request, _: Admin) -> list[TokenOut]:
     app: App = request.app.state.app
-    return [TokenOut.of(token) for token in app.store.list_tokens()]
+    return [TokenOut.of(token) for token in app.tokens.list()]
 
 
 @router.post("", status_code=201, summary="Create a token; its secret is shown once")
 def create_token(request: Request, body: TokenIn, _: Admin) -> TokenCreated:
     app: App = request.app.state.app
-    now = app.clock.now()
-    expires = None if body.expires_in_days is None else now + body.expires_in_days * 86400
-    token, secret = issue_token(app.store, body.name, body.role, body.sites, now, expires)
+    expires_in = None if body.expires_in_days is None else body.expires_in_days * 86400
+    token, secret = app.tokens.issue(body.name, body.role, body.sites, expires_in=expires_in)
     return TokenCreated(token=TokenOut.of(token), secret=secret)
 
 
@@ -87,6 +86,6 @@ def revoke_token(
     request: Request, token_id: Annotated[int, Path(ge=1, le=MAX_ID)], _: Admin
 ) -> Response:
     app: App = request.app.state.app
-    if not app.store.revoke_token(token_id, app.clock.now()):
+    if not app.tokens.revoke(token_id):
         raise Problem(404, f"no active token {token_id}")
     return Response(status_code=204)

@@ -10,23 +10,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from remotetask.app import App
+from remotetask.auth import Principal, Role
 from remotetask.errors import InvalidReferenceError, UnknownServiceError
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
-from remotetask.tokens import Role, Token, hash_secret
 from remotetask.web.errors import Problem
 
-TOUCH_EVERY_SECONDS = 60.0
-"""``last_used`` is written at most this often per token, to keep reads read-only."""
 _QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `remotetask token create`")
@@ -40,53 +36,32 @@ def _forbidden(detail: str) -> Problem:
     return Problem(403, detail)
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The caller: a token, or nobody at all when auth is disabled on loopback."""
-
-    token: Token | None
-
-    def sees(self, site: str) -> bool:
-        return self.token is None or self.token.sees(site)
-
-    def allows(self, role: Role) -> bool:
-        return self.token is None or self.token.role.allows(role)
-
-    @property
-    def label(self) -> str:
-        return "anonymous" if self.token is None else f"token {self.token.id} ({self.token.name})"
-
-
 class Authenticator:
     """Turns an Authorization header into a Principal, or raises 401."""
 
     def __init__(self, app: App, enabled: bool = True) -> None:
         self.app = app
         self.enabled = enabled
-        self._touched: dict[int, float] = {}
-        self._lock = threading.Lock()
 
     def from_secret(self, secret: str | None, scheme: str = "Bearer") -> Principal:
         """Authenticate a presented secret (None when no credentials were sent)."""
         if not self.enabled:
-            return Principal(None)
+            return Principal.anonymous()
         if not secret:
             raise _unauthenticated(
                 "an API token is required: Authorization: Bearer <token>", scheme
             )
-        now = self.app.clock.now()
-        token = self.app.store.token_by_hash(hash_secret(secret))
-        if token is None or not token.active(now):
+        principal = self.app.tokens.verify(secret)
+        if principal is None:
             raise _unauthenticated(
                 "the API token is not valid (unknown, expired or revoked)", scheme
             )
-        self._touch(token.id, now)
-        return Principal(token)
+        return principal
 
     def from_basic_or_bearer(self, header: str | None) -> Principal:
         """For XML-RPC: HTTP Basic with the token as password (any user name), or Bearer."""
         if not self.enabled:
-            return Principal(None)
+            return Principal.anonymous()
         scheme, _, value = (header or "").partition(" ")
         if scheme.lower() == "bearer":
             return self.from_secret(value.strip(), "Basic")
@@ -99,14 +74,6 @@ class Authenticator:
                 ) from None
             return self.from_secret(decoded.partition(":")[2], "Basic")
         return self.from_secret(None, "Basic")
-
-    def _touch(self, token_id: int, now: float) -> None:
-        with self._lock:
-            last = self._touched.get(token_id)
-            if last is not None and now - last < TOUCH_EVERY_SECONDS:
-                return
-            self._touched[token_id] = now
-        self.app.store.touch_token(token_id, now)
 
 
 def principal(
@@ -126,7 +93,7 @@ def require(role: Role) -> Callable[[Principal], Principal]:
 
     def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
         if not caller.allows(role):
-            raise _forbidden(f"this needs the {role.value} role; the token has {_role(caller)}")
+            raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
         return caller
 
     return check
@@ -141,7 +108,7 @@ def resolve_service(app: App, caller: Principal, text: str, role: Role) -> TaskS
     if not caller.sees(ref.site):
         raise UnknownServiceError(f"no service {ref}")
     if not caller.allows(role):
-        raise _forbidden(f"this needs the {role.value} role; the token has {_role(caller)}")
+        raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
     return app.service(ref)
 
 
@@ -163,10 +130,6 @@ def service_for(role: Role) -> Callable[..., TaskService]:
         return resolve_service(request.app.state.app, caller, service, role)
 
     return resolve
-
-
-def _role(caller: Principal) -> str:
-    return "no restriction" if caller.token is None else caller.token.role.value
 
 
 ReadService = Annotated[TaskService, Depends(service_for(Role.READ))]

@@ -15,15 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from remotetask.errors import (
-    DuplicateTaskError,
-    InvalidStatusError,
-    JobNotFoundError,
-    RemoteTaskError,
-    StoreError,
-    UnknownServiceError,
-    error_code,
-)
+from remotetask.errors import RemoteTaskError, error_code, error_status
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:remotetask:problem:"
@@ -94,18 +86,13 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 
 
 def domain_problem(exc: RemoteTaskError) -> Problem:
-    """How a library exception is answered over HTTP."""
-    code = error_code(exc)
-    if isinstance(exc, JobNotFoundError | UnknownServiceError):
-        return Problem(404, str(exc), code=code)
-    if isinstance(exc, InvalidStatusError | DuplicateTaskError):
-        return Problem(409, str(exc), code=code)
-    if isinstance(exc, StoreError):
+    """How a library exception is answered over HTTP (the table in ``remotetask.errors``)."""
+    status = error_status(exc)
+    if status == 503:
         log.error("store unavailable: %s", exc)
-        return Problem(503, str(exc), code=code, headers={"Retry-After": RETRY_AFTER_SECONDS})
-    if isinstance(exc, ValueError):
-        return Problem(422, str(exc), code=code)
-    return Problem(400, str(exc), code=code)
+        headers = {"Retry-After": RETRY_AFTER_SECONDS}
+        return Problem(status, str(exc), code=error_code(exc), headers=headers)
+    return Problem(status, str(exc), code=error_code(exc))
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:

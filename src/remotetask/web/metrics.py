@@ -14,15 +14,10 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
 
-from remotetask.jobs import COMPLETED, ERROR, QUEUED, Job
+from remotetask.app import App
+from remotetask.jobs import COMPLETED, ERROR, QUEUED, Job, Outcome
 from remotetask.refs import ServiceRef
-
-if TYPE_CHECKING:
-    from remotetask.app import App
-    from remotetask.service import TaskService
-    from remotetask.store.base import Outcome
 
 log = logging.getLogger("remotetask")
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
@@ -51,20 +46,18 @@ class Metrics:
         self.run_seconds = Histogram()
         self.wait_seconds = Histogram()
 
-    def job_submitted(self, service: TaskService, tasks: list[str]) -> None:
+    def job_submitted(self, ref: ServiceRef, tasks: list[str]) -> None:
         with self._lock:
             for task in tasks:
-                self.submitted[(str(service.ref), task)] += 1
+                self.submitted[(str(ref), task)] += 1
 
-    def job_finished(
-        self, service: TaskService, job: Job, outcome: Outcome, finished: float
-    ) -> None:
+    def job_finished(self, ref: ServiceRef, job: Job, outcome: Outcome, finished: float) -> None:
         label = {COMPLETED: "completed", ERROR: "error", QUEUED: "retry"}.get(
             outcome.status, str(outcome.status)
         )
         started = job.started if job.started is not None else finished
         due = max(job.created, job.next_call or job.created)
-        key = (str(service.ref), job.task)
+        key = (str(ref), job.task)
         with self._lock:
             self.finished[(*key, label)] += 1
             self.run_seconds.observe(key, max(0.0, finished - started))
@@ -74,12 +67,12 @@ class Metrics:
             job.id,
             label,
             job.task,
-            service.ref,
+            ref,
             finished - started,
             extra={
                 "job_id": job.id,
                 "task": job.task,
-                "service": str(service.ref),
+                "service": str(ref),
                 "outcome": label,
                 "attempt": job.attempts,
                 "duration_ms": round((finished - started) * 1000, 1),
@@ -124,7 +117,7 @@ class Metrics:
                 self.wait_seconds,
                 shown,
             )
-        depth = app.store.status_counts()
+        depth = app.status_counts()
         lines.append("# HELP remotetask_jobs Jobs in the database by service and status.")
         lines.append("# TYPE remotetask_jobs gauge")
         for (ref, status), count in sorted(depth.items(), key=lambda i: (str(i[0][0]), i[0][1])):

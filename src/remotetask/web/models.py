@@ -95,25 +95,7 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
-        return cls(
-            id=job.id,
-            service=job.service,
-            task=job.task,
-            status=job.status,
-            input=job.input,
-            result=job.result,
-            error=job.error,
-            traceback=job.traceback,
-            attempts=job.attempts,
-            progress=job.progress,
-            progress_message=job.progress_message,
-            created=job.created,
-            started=job.started,
-            ended=job.ended,
-            next_call=job.next_call,
-            schedule=None if job.schedule is None else job.schedule.to_json(),
-            cancel_requested=job.cancel_requested,
-        )
+        return cls.model_validate(job.to_json())
 
 
 class JobPage(BaseModel):

@@ -13,10 +13,9 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
+from remotetask.auth import Principal, Role
 from remotetask.errors import StoreError
-from remotetask.store.migrate import latest_version
-from remotetask.tokens import Role
-from remotetask.web.auth import Principal, require
+from remotetask.web.auth import require
 from remotetask.web.errors import RETRY_AFTER_SECONDS, Problem
 
 router = APIRouter(tags=["operations"])
@@ -35,12 +34,10 @@ def livez() -> dict[str, str]:
 @router.get("/readyz", summary="Readiness: the store answers and its schema is current")
 def readyz(request: Request) -> dict[str, str | int]:
     app: App = request.app.state.app
-    dialect = getattr(app.store, "dialect", "sqlite")
     try:
-        version = app.store.schema_version()
+        version, wanted = app.schema_versions()
     except StoreError as exc:
         raise Problem(503, f"the store is not reachable: {exc}", headers=_retry()) from None
-    wanted = latest_version(dialect)
     if version != wanted:
         raise Problem(
             503, f"the schema is at version {version}, this server needs {wanted}", headers=_retry()

@@ -22,31 +22,22 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask.errors import (
-    InvalidStatusError,
-    JobNotFoundError,
-    RemoteTaskError,
-    StoreError,
-    UnknownServiceError,
-)
+from remotetask.auth import Principal, Role
+from remotetask.errors import RemoteTaskError, UnknownServiceError, error_status
 from remotetask.service import TaskService
-from remotetask.tokens import Role
 from remotetask.web.api_jobs import log_added
-from remotetask.web.auth import Authenticator, Principal, resolve_service
+from remotetask.web.auth import Authenticator, resolve_service
 from remotetask.web.errors import Problem
 
 router = APIRouter()
 
 FAULT_BAD_REQUEST = 400
 FAULT_FORBIDDEN = 403
-FAULT_NOT_FOUND = 404
-FAULT_CONFLICT = 409
 FAULT_INVALID = 422
-FAULT_UNAVAILABLE = 503
 FAULT_NO_METHOD = -32601
 
 
-class _Refused(Exception):
+class _RefusedXml(Exception):
     """The XML carries a construct we never parse (DOCTYPE, entities)."""
 
 
@@ -152,7 +143,7 @@ def safe_loads(data: bytes) -> tuple[tuple[Any, ...], str | None]:
     parser = xml.parsers.expat.ParserCreate()
 
     def refuse(*_: Any) -> None:
-        raise _Refused("DOCTYPE and entity declarations are not accepted")
+        raise _RefusedXml("DOCTYPE and entity declarations are not accepted")
 
     parser.StartDoctypeDeclHandler = refuse
     parser.EntityDeclHandler = refuse
@@ -167,13 +158,9 @@ def safe_loads(data: bytes) -> tuple[tuple[Any, ...], str | None]:
 def _fault_for(exc: Exception) -> xmlrpc.client.Fault:
     if isinstance(exc, xmlrpc.client.Fault):
         return exc
-    if isinstance(exc, JobNotFoundError | UnknownServiceError):
-        return xmlrpc.client.Fault(FAULT_NOT_FOUND, str(exc))
-    if isinstance(exc, InvalidStatusError):
-        return xmlrpc.client.Fault(FAULT_CONFLICT, str(exc))
-    if isinstance(exc, StoreError):
-        return xmlrpc.client.Fault(FAULT_UNAVAILABLE, str(exc))
-    if isinstance(exc, RemoteTaskError | ValueError):
+    if isinstance(exc, RemoteTaskError):
+        return xmlrpc.client.Fault(error_status(exc), str(exc))
+    if isinstance(exc, ValueError):
         return xmlrpc.client.Fault(FAULT_INVALID, str(exc))
     if isinstance(exc, TypeError):
         return xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"wrong arguments: {exc}")
@@ -185,7 +172,7 @@ def _fault_for(exc: Exception) -> xmlrpc.client.Fault:
 def _call(authenticator: Authenticator, caller: Principal, path: str, body: bytes) -> Any:
     try:
         params, name = safe_loads(body)
-    except (_Refused, xml.parsers.expat.ExpatError, xmlrpc.client.ResponseError) as exc:
+    except (_RefusedXml, xml.parsers.expat.ExpatError, xmlrpc.client.ResponseError) as exc:
         raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"not an XML-RPC request: {exc}") from None
     except (ValueError, TypeError, IndexError, KeyError) as exc:
         raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, f"not an XML-RPC request: {exc}") from None
