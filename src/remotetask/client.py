@@ -9,7 +9,7 @@ unchanged: the same method names and arguments, the same return types
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -35,6 +35,8 @@ from remotetask.schedule import Schedule
 
 LONG_POLL_SECONDS = 30.0
 """The longest single ``?wait=`` a client asks for; ``wait`` repeats it as needed."""
+UPDATE_SECONDS = 1.0
+"""The longest single poll while someone watches a job's progress (``wait(on_update=…)``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,16 +275,31 @@ class RemoteService:
         )
         return Job.from_json(data)
 
-    def wait(self, job_id: int, timeout: float | None = None) -> Job:
-        """Long-poll until the job is finished; TimeoutError after ``timeout`` seconds."""
+    def wait(
+        self,
+        job_id: int,
+        timeout: float | None = None,
+        *,
+        on_update: Callable[[Job], None] | None = None,
+    ) -> Job:
+        """Long-poll until the job is finished; TimeoutError after ``timeout`` seconds.
+
+        ``on_update`` sees the job at once and after every poll; the polls are then
+        at most ``UPDATE_SECONDS`` long, so that progress can be shown while it runs.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
+        longest = LONG_POLL_SECONDS if on_update is None else UPDATE_SECONDS
+        pause = longest if on_update is None else 0.0
         while True:
-            left = LONG_POLL_SECONDS if deadline is None else deadline - time.monotonic()
-            job = self.poll(job_id, min(left, LONG_POLL_SECONDS))
+            left = pause if deadline is None else deadline - time.monotonic()
+            job = self.poll(job_id, min(left, pause))
+            if on_update is not None:
+                on_update(job)
             if job.status in FINISHED:
                 return job
             if deadline is not None and time.monotonic() >= deadline:
                 raise TimeoutError(f"job {job_id} is still {job.status} after {timeout} s")
+            pause = longest
 
     def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
         """One page of jobs, as ``TaskService.list_jobs``."""

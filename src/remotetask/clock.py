@@ -1,10 +1,11 @@
-"""Time as a dependency, so tests drive it instead of sleeping; pauses for polling."""
+"""Time as a dependency, so tests drive it instead of sleeping; pauses for polling; UTC text."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -58,3 +59,10 @@ def _pauses(deadline: float | None, pause: float, cap: float) -> Iterator[float]
             return
         yield pause if left is None else min(pause, left)
         pause = min(pause * 2, cap)
+
+
+def utc_text(timestamp: float | None, none: str = "-") -> str:
+    """Epoch seconds as UTC wall time to the second, as the CLI and the UI show it."""
+    if timestamp is None:
+        return none
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")

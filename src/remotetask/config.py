@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from remotetask.app import App
+from remotetask.engine import DEFAULT_DATABASE
 from remotetask.errors import ConfigError
-from remotetask.settings import MultiProcessor, Settings, SimpleProcessor
+from remotetask.settings import MultiProcessor, SimpleProcessor
+from remotetask.store import open_store
 
 DEFAULT_FILE = "remotetask.toml"
-DEFAULT_DATABASE = "sqlite:///remotetask.db"
 ENV_PREFIX = "REMOTETASK_"
 
 
@@ -86,26 +87,30 @@ def load_config(path: str | None = None, flags: Mapping[str, Any] | None = None)
     return config.merged(flags or {})
 
 
+def open_app(config: Config) -> App:
+    """The App the configuration names, on its database: the one road every command takes.
+
+    ``database`` if given (it replaces the imported App's, even if the App's module
+    already opened its store), else the imported App's own, else ``DEFAULT_DATABASE``.
+    So ``migrate`` and ``token`` reach the same database as ``worker`` and ``serve``.
+    """
+    if not config.app:
+        return App(config.database or DEFAULT_DATABASE)
+    app = _import_app(config.app)
+    if config.database is not None:
+        app.database = config.database
+    return app
+
+
 def build_app(config: Config) -> App:
-    """Import the configured App (or make one for the task modules), then create services."""
-    processor = MultiProcessor(config.threads) if config.threads > 1 else SimpleProcessor()
-    settings = Settings(
-        processor=processor,
+    """``open_app``, with the processing settings, the task modules and the services."""
+    app = open_app(config)
+    app.settings = replace(
+        app.settings,
+        processor=MultiProcessor(config.threads) if config.threads > 1 else SimpleProcessor(),
         lease_seconds=config.lease_seconds,
         shutdown_grace=config.shutdown_grace,
     )
-    if config.app:
-        app = _import_app(config.app)
-        app.settings = replace(
-            app.settings,
-            processor=processor,
-            lease_seconds=config.lease_seconds,
-            shutdown_grace=config.shutdown_grace,
-        )
-        if config.database is not None:
-            app.database = config.database
-    else:
-        app = App(config.database or DEFAULT_DATABASE, settings=settings)
     for module_name in config.tasks:
         module = _import(module_name)
         register = getattr(module, "register", None)
@@ -115,6 +120,15 @@ def build_app(config: Config) -> App:
     for ref in config.services:
         app.add_service(ref)
     return app
+
+
+def migrate_database(config: Config) -> tuple[int, int]:
+    """Create or upgrade the schema of ``open_app``'s database; (migrations applied, version)."""
+    store = open_store(open_app(config).database, verify=False)
+    try:
+        return store.migrate(), store.schema_version()
+    finally:
+        store.close()
 
 
 def _import_app(spec: str) -> App:
@@ -188,4 +202,4 @@ def _validated(config: Config) -> Config:
     return config
 
 
-__all__ = ["Config", "build_app", "load_config"]
+__all__ = ["Config", "build_app", "load_config", "migrate_database", "open_app"]

@@ -127,3 +127,22 @@ def test_worker_reads_remotetask_toml(tmp_path: Path) -> None:
     assert worker.returncode == 0, stderr
     assert "service Root on site root started" in stderr
     app.close()
+
+
+def test_every_command_uses_the_configured_apps_database(tmp_path: Path) -> None:
+    """With ``app`` in remotetask.toml and no ``database``, migrate and token use the App's."""
+    (tmp_path / "proj.py").write_text(
+        'import remotetask\napp = remotetask.App("sqlite:///app.db")\n'
+    )
+    (tmp_path / "remotetask.toml").write_text('app = "proj:app"\n')
+    env = {"PYTHONPATH": f"{REPO}{os.pathsep}{tmp_path}"}
+    migrated = remotetask_cmd("migrate", cwd=tmp_path, env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = remotetask_cmd("token", "create", "--name", "ci", cwd=tmp_path, env=env)
+    assert created.returncode == 0, created.stderr
+    assert not (tmp_path / "remotetask.db").exists()
+    app = remotetask.App(f"sqlite:///{tmp_path / 'app.db'}")
+    try:
+        assert [token.name for token in app.tokens.list()] == ["ci"]
+    finally:
+        app.close()

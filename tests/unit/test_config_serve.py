@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from remotetask.cli_server import is_loopback
+from remotetask.cli.local import is_loopback
 from remotetask.config import Config, load_config
 from remotetask.errors import ConfigError
 

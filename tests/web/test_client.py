@@ -38,3 +38,25 @@ def test_an_unreachable_server_is_server_unavailable() -> None:
         pytest.raises(remotetask.ServerUnavailableError),
     ):
         client.service(SITE1).status(1)
+
+
+def test_wait_shows_each_update_until_the_job_ends(served: Served) -> None:
+    local = served.app.service(SITE1)
+    job_id = local.add("progress", start_later=True)
+    seen: list[remotetask.Job] = []
+    with served.client() as client:
+        remote = client.service(SITE1)
+        with pytest.raises(TimeoutError, match="still start later"):
+            remote.wait(job_id, timeout=0.3, on_update=seen.append)
+        assert seen
+        assert {str(job.status) for job in seen} == {"start later"}
+        local.start_processing()
+        try:
+            remote.start_job(job_id)
+            seen.clear()
+            done = remote.wait(job_id, timeout=10, on_update=seen.append)
+        finally:
+            local.stop_processing(wait=True)
+    assert done.status == "completed"
+    assert seen[-1] == done
+    assert done.progress == 1.0

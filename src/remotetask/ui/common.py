@@ -12,7 +12,6 @@ import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from remotetask.app import App
 from remotetask.auth import Principal, TokenVerifier
+from remotetask.clock import utc_text
 from remotetask.errors import InvalidReferenceError, JobNotFoundError, UnknownServiceError
 from remotetask.jobs import Job
 from remotetask.refs import ServiceRef
@@ -225,9 +225,7 @@ def detail_templates(task: str) -> list[str]:
 
 def when(timestamp: float | None) -> str:
     """Epoch seconds as UTC wall time, to the second; a dash for none."""
-    if timestamp is None:
-        return "—"
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return utc_text(timestamp, none="—")
 
 
 def short(value: Any, length: int = 60) -> str:

@@ -6,14 +6,13 @@ from typing import Any
 
 import click
 
-from remotetask.cli_client import emit, job_json, parse_field, parse_input, print_table, remote
+from remotetask.cli._common import emit, parse_field, parse_input, print_table, remote
 from remotetask.client import RemoteService
-
-FIELDS = ("minute", "hour", "day_of_month", "month", "day_of_week")
+from remotetask.schedule import FIELD_SETS, Schedule
 
 
 def _field_options(func: Any) -> Any:
-    for name in reversed(FIELDS):
+    for name in reversed(FIELD_SETS):
         flag = "--" + name.replace("_", "-")
         func = click.option(flag, name, help="Values like 0,15,30 or * (day of week 0=Monday).")(
             func
@@ -43,17 +42,9 @@ def cron_add(
     **fields: str | None,
 ) -> None:
     """Add a cron job of TASK with a JSON INPUT; print its id."""
-    sets = {name: parse_field(fields[name]) or [] for name in FIELDS}
+    sets: dict[str, Any] = {name: parse_field(fields[name]) or [] for name in FIELD_SETS}
     job_id = service.add_cron_job(
-        task,
-        parse_input(input),
-        minute=sets["minute"],
-        hour=sets["hour"],
-        day_of_month=sets["day_of_month"],
-        month=sets["month"],
-        day_of_week=sets["day_of_week"],
-        cron=expression,
-        timezone=timezone,
+        task, parse_input(input), **sets, cron=expression, timezone=timezone
     )
     emit(as_json, {"id": job_id}, str(job_id))
 
@@ -62,11 +53,11 @@ def cron_add(
 @remote
 def cron_list(service: RemoteService, as_json: bool) -> None:
     """List cron and delayed jobs with their next call time."""
-    data = [job_json(job) for job in service.cron_jobs()]
+    found = service.cron_jobs()
     if as_json:
-        emit(True, data, "")
+        emit(True, [job.to_json() for job in found], "")
         return
-    rows = [{**item, "schedule": _describe(item["schedule"])} for item in data]
+    rows = [{**job.to_json(), "schedule": _compact(job.schedule)} for job in found]
     print_table(rows, ["id", "task", "status", "schedule", "next_call", "attempts", "error"])
 
 
@@ -95,17 +86,23 @@ def cron_update(
     if not changes:
         raise click.UsageError("nothing to change: give a field, --cron or --timezone")
     schedule = service.update_cron_job(job_id, **changes)
-    emit(as_json, job_json(service.job(job_id)), f"{job_id} rescheduled: {schedule.to_json()}")
+    emit(as_json, service.job(job_id).to_json(), f"{job_id} rescheduled: {schedule.to_json()}")
 
 
-def _describe(schedule: dict[str, Any] | None) -> str:
-    if not schedule:
+def _compact(schedule: Schedule | None) -> str:
+    """The schedule as the flags that made it (``minute=0,30 hour=2``), to fit a table cell.
+
+    ``Schedule.describe`` says it in words, for the UI; the table keeps this terser form.
+    """
+    if schedule is None:
         return "-"
-    if schedule.get("cron"):
-        return f"{schedule['cron']} ({schedule.get('timezone', 'UTC')})"
-    if schedule.get("delay") is not None:
-        return f"after {schedule['delay']} s"
+    if schedule.cron:
+        return f"{schedule.cron} ({schedule.timezone})"
+    if schedule.delay is not None:
+        return f"after {schedule.delay} s"
     parts = [
-        f"{name}={','.join(map(str, schedule[name]))}" for name in FIELDS if schedule.get(name)
+        f"{name}={','.join(map(str, getattr(schedule, name)))}"
+        for name in FIELD_SETS
+        if getattr(schedule, name)
     ]
     return " ".join(parts) or "every minute"
