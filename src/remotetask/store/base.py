@@ -216,7 +216,7 @@ class Store(Protocol):
     def workers(self) -> list[WorkerInfo]:
         """Every recorded worker, by name."""
 
-    # -- the remote service's verbs (portable SQL in store/sql_admin.py) ----------------
+    # -- verbs the remote service added: operator actions, gauges, API tokens ----------
 
     def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
         """Queue an ``error`` job again with attempts, error and result cleared; False otherwise."""

@@ -11,7 +11,6 @@ mechanism, so a lost notification costs only latency).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -19,14 +18,12 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from remotetask.errors import SchemaError, StoreError
+from remotetask.errors import StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.refs import ServiceRef
-from remotetask.store.migrate import check_schema, load_migrations, newer_schema_error
+from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
 from remotetask.store.pglisten import CHANNEL, Listener
-from remotetask.store.sql import JOB_COLUMNS, Cursor, SqlStore
-
-log = logging.getLogger("remotetask")
+from remotetask.store.sql import SqlStore
 
 LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -103,13 +100,8 @@ class PostgresStore(SqlStore):
         except psycopg_pool.PoolTimeout as exc:
             self._pool.close()
             raise StoreError(f"cannot connect to {self._where}: {exc}") from None
-        try:
-            if verify:
-                latest = len(load_migrations(self.dialect))
-                check_schema(self._where, self.schema_version(), latest, auto_migrate, self.migrate)
-        except BaseException:
-            self._pool.close()
-            raise
+        if verify:
+            self._verify_schema(auto_migrate)
 
     # -- connections ------------------------------------------------------------------
 
@@ -179,46 +171,15 @@ class PostgresStore(SqlStore):
 
     # -- schema -----------------------------------------------------------------------
 
-    def migrate(self) -> int:
-        """Apply pending migrations in one transaction, once however many processes try."""
-        migrations = load_migrations(self.dialect)
-        with self._tx(write=True) as cur:
-            # Concurrent starters queue here; the lock ends with the transaction.
-            cur.execute(
-                "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (MIGRATION_LOCK,)
-            )
-            current = self._version(cur)
-            if current > len(migrations):
-                raise newer_schema_error(self._where, current, len(migrations))
-            if current == 0:
-                cur.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
-                cur.execute("INSERT INTO schema_version (version) VALUES (0)")
-            for migration in migrations[current:]:
-                for statement in migration.statements:
-                    cur.execute(statement)
-            cur.execute("UPDATE schema_version SET version = ?", (len(migrations),))
-        if current < len(migrations):
-            log.info("%s: applied %d migration(s)", self._where, len(migrations) - current)
-        return len(migrations) - current
-
-    def schema_version(self) -> int:
-        with self._tx(write=False) as cur:
-            return self._version(cur)
-
-    def _version(self, cur: Cursor) -> int:
+    def _table_names(self, cur: Cursor) -> set[str]:
         cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        tables = {row[0] for row in cur.fetchall()}
-        if "schema_version" not in tables:
-            if tables:
-                raise SchemaError(
-                    f"{self._where} holds tables that are not remotetask's; refusing to use it"
-                )
-            return 0
-        cur.execute("SELECT version FROM schema_version")
-        row = cur.fetchone()
-        if row is None:
-            raise SchemaError(f"{self._where}: the schema_version table is empty; it is damaged")
-        return int(row[0])
+        return {row[0] for row in cur.fetchall()}
+
+    def _migration_lock(self, cur: Cursor) -> None:
+        """Concurrent migrators queue here; the lock ends with the transaction."""
+        cur.execute(
+            "SELECT pg_advisory_xact_lock(?, hashtext(current_schema()))", (MIGRATION_LOCK,)
+        )
 
 
 @contextmanager

@@ -19,15 +19,9 @@ from typing import Any, cast
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
-from remotetask.store.migrate import check_schema, load_migrations, newer_schema_error
-from remotetask.store.sql import (
-    INSERT_JOB,
-    JOB_COLUMNS,
-    JOB_FROM,
-    Cursor,
-    SqlStore,
-    placeholders,
-)
+from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholders
+from remotetask.store.sql import SqlStore
+from remotetask.store.sql_jobs import INSERT_JOB
 
 BUSY_TIMEOUT_S = 30.0
 _NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
@@ -41,6 +35,7 @@ class SQLiteStore(SqlStore):
     def __init__(self, path: str | None, *, auto_migrate: bool = True, verify: bool = True) -> None:
         super().__init__()
         self.path = path
+        self._where = "sqlite://" if path is None else path
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._connections: list[sqlite3.Connection] = []
@@ -51,7 +46,7 @@ class SQLiteStore(SqlStore):
         else:
             self._shared = self._open()
         if verify:
-            self._check_schema(auto_migrate)
+            self._verify_schema(auto_migrate)
 
     # -- connections ------------------------------------------------------------------
 
@@ -158,44 +153,9 @@ class SQLiteStore(SqlStore):
 
     # -- schema -----------------------------------------------------------------------
 
-    def migrate(self) -> int:
-        """Apply every pending migration; return how many were applied."""
-        migrations = load_migrations(self.dialect)
-        with self._tx(write=True) as cur:
-            current = _schema_version(cur, self.path)
-            if current > len(migrations):
-                raise newer_schema_error(str(self.path), current, len(migrations))
-            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            cur.execute("SELECT COUNT(*) FROM schema_version")
-            if cur.fetchone()[0] == 0:
-                cur.execute("INSERT INTO schema_version (version) VALUES (0)")
-            for migration in migrations[current:]:
-                for statement in migration.statements:
-                    cur.execute(statement)
-            cur.execute("UPDATE schema_version SET version = ?", (len(migrations),))
-        return len(migrations) - current
-
-    def schema_version(self) -> int:
-        with self._tx(write=False) as cur:
-            return _schema_version(cur, self.path)
-
-    def _check_schema(self, auto_migrate: bool) -> None:
-        latest = len(load_migrations(self.dialect))
-        check_schema(str(self.path), self.schema_version(), latest, auto_migrate, self.migrate)
-
-
-def _schema_version(cur: Cursor, path: str | None) -> int:
-    cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    tables = {row[0] for row in cur.fetchall()}
-    if "schema_version" not in tables:
-        if tables - {"sqlite_sequence"}:
-            raise SchemaError(f"{path} holds tables that are not remotetask's; refusing to use it")
-        return 0
-    cur.execute("SELECT version FROM schema_version")
-    row = cur.fetchone()
-    if row is None:
-        raise SchemaError(f"{path}: the schema_version table is empty; the database is damaged")
-    return int(row[0])
+    def _table_names(self, cur: Cursor) -> set[str]:
+        cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {row[0] for row in cur.fetchall()} - {"sqlite_sequence"}
 
 
 def _begin_immediate(cur: Cursor) -> None:

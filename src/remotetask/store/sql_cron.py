@@ -1,0 +1,174 @@
+"""The schedule verbs in portable SQL: next call times, what is due, cron firings and runs.
+
+A cron job stays one ``jobs`` row with status ``cronjob``; each firing is a
+``cron_runs`` row, unique per (job, scheduled time), which is what makes a
+firing happen exactly once however many workers try.
+"""
+
+from __future__ import annotations
+
+from remotetask.jobs import CRONJOB, DELAYED, QUEUED, CronRun, Job, Outcome
+from remotetask.refs import ServiceRef
+from remotetask.store._sqlbase import (
+    NEVER,
+    RUN_COLUMNS,
+    SqlVerbs,
+    new_claim_key,
+    row_to_job,
+    row_to_run,
+)
+
+
+class CronVerbs(SqlVerbs):
+    """Verbs on schedules (``jobs.schedule``, ``jobs.next_call``) and on ``cron_runs``."""
+
+    # -- next call times --------------------------------------------------------------
+
+    def set_schedule(self, ref: ServiceRef, job_id: int, schedule_json: str | None) -> bool:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE jobs SET schedule = COALESCE(?, schedule), next_call = NULL "
+                "WHERE id = ? AND service_id = ? AND status IN (?, ?)",
+                (schedule_json, job_id, sid, str(CRONJOB), str(DELAYED)),
+            )
+            return cur.rowcount == 1
+
+    def unscheduled(self, ref: ServiceRef) -> list[Job]:
+        rows = self._select_jobs(
+            ref,
+            "j.status IN (?, ?) AND j.next_call IS NULL ORDER BY j.id",
+            (str(CRONJOB), str(DELAYED)),
+        )
+        return [row_to_job(row) for row in rows]
+
+    def set_next_call(self, job_id: int, next_call: float | None) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET next_call = ? WHERE id = ? AND next_call IS NULL",
+                (NEVER if next_call is None else next_call, job_id),
+            )
+            return cur.rowcount == 1
+
+    def has_due(self, ref: ServiceRef, now: float) -> bool:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT 1 FROM jobs WHERE service_id = ? AND ("
+                "(status = ? AND (next_call IS NULL OR next_call <= ?)) "
+                "OR (status IN (?, ?) AND next_call <= ?)) LIMIT 1",
+                (sid, str(QUEUED), now, str(DELAYED), str(CRONJOB), now),
+            )
+            return cur.fetchone() is not None
+
+    def next_due(self, ref: ServiceRef) -> float | None:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT MIN(next_call) FROM jobs WHERE service_id = ? AND status IN (?, ?, ?) "
+                "AND next_call IS NOT NULL",
+                (sid, str(QUEUED), str(DELAYED), str(CRONJOB)),
+            )
+            row = cur.fetchone()
+        value = None if row is None else row[0]
+        return None if value is None or value >= NEVER else float(value)
+
+    # -- cron firings -----------------------------------------------------------------
+
+    def due_cron_jobs(self, ref: ServiceRef, now: float) -> list[Job]:
+        rows = self._select_jobs(
+            ref, "j.status = ? AND j.next_call <= ? ORDER BY j.next_call, j.id", (str(CRONJOB), now)
+        )
+        return [row_to_job(row) for row in rows]
+
+    def fire_cron(
+        self,
+        job_id: int,
+        scheduled_for: float,
+        next_call: float | None,
+        now: float,
+        lease_until: float,
+    ) -> tuple[CronRun, str] | None:
+        key = new_claim_key()
+        try:
+            return self._fire_cron(job_id, scheduled_for, next_call, now, lease_until, key)
+        except _Rollback:
+            return None
+
+    def _fire_cron(
+        self,
+        job_id: int,
+        scheduled_for: float,
+        next_call: float | None,
+        now: float,
+        lease_until: float,
+        key: str,
+    ) -> tuple[CronRun, str] | None:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET next_call = ?, started = ? WHERE id = ? AND status = ? "
+                "AND next_call = ?",
+                (
+                    NEVER if next_call is None else next_call,
+                    now,
+                    job_id,
+                    str(CRONJOB),
+                    scheduled_for,
+                ),
+            )
+            if cur.rowcount != 1:
+                return None
+            cur.execute(
+                "INSERT INTO cron_runs (job_id, scheduled_for, started, claim, lease_until) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (job_id, scheduled_for) DO NOTHING "
+                f"RETURNING {RUN_COLUMNS}",
+                (job_id, scheduled_for, now, key, lease_until),
+            )
+            row = cur.fetchone()
+            if row is None:
+                raise _Rollback
+        return row_to_run(row), key
+
+    def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE cron_runs SET ended = ?, result = ?, error = ?, traceback = ?, "
+                "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ? RETURNING job_id",
+                (now, outcome.result_json, outcome.error, outcome.traceback, run_id, key),
+            )
+            row = cur.fetchone()
+            if row is None:
+                return False
+            cur.execute(
+                "UPDATE jobs SET result = COALESCE(?, result), error = ?, traceback = ?, "
+                "ended = ?, attempts = attempts + 1 WHERE id = ?",
+                (outcome.result_json, outcome.error, outcome.traceback, now, row[0]),
+            )
+            return True
+
+    def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
+        """End cron runs whose worker vanished (lease ran out) with ``error``."""
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE cron_runs SET ended = ?, error = ?, claim = NULL, lease_until = NULL "
+                "WHERE ended IS NULL AND lease_until < ? AND job_id IN "
+                "(SELECT id FROM jobs WHERE service_id = ?)",
+                (now, error, now, sid),
+            )
+            return cur.rowcount
+
+    def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {RUN_COLUMNS} FROM cron_runs WHERE job_id IN "
+                "(SELECT id FROM jobs WHERE id = ? AND service_id = ?) "
+                "ORDER BY scheduled_for DESC LIMIT ?",
+                (job_id, sid, limit),
+            )
+            return [row_to_run(row) for row in cur.fetchall()]
+
+
+class _Rollback(Exception):
+    """Raised inside a transaction to undo it; never escapes the store."""

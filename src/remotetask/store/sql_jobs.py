@@ -1,0 +1,373 @@
+"""The job verbs in portable SQL: add, read, change status, claim, finish, lease, prune.
+
+A dialect supplies only the claim statement (``_claim_rows``) and, if it can do
+better, how a batch is inserted (``_insert_rows``) and what happens after an
+insert (PostgreSQL's wake-up NOTIFY).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from remotetask.jobs import (
+    CANCELLABLE,
+    CANCELLED,
+    ERROR,
+    FINISHED,
+    PROCESSING,
+    QUEUED,
+    Job,
+    JobQuery,
+    Outcome,
+    Status,
+)
+from remotetask.refs import ServiceRef
+from remotetask.store._sqlbase import (
+    JOB_COLUMNS,
+    JOB_FROM,
+    Cursor,
+    SqlVerbs,
+    placeholders,
+    row_to_claim,
+    row_to_job,
+    status_values,
+)
+from remotetask.store.base import Claim, NewJob
+
+INSERT_JOB = (
+    "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class JobVerbs(SqlVerbs):
+    """Verbs on the ``jobs`` table (and the cron runs of jobs they delete)."""
+
+    @abstractmethod
+    def _claim_rows(
+        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+    ) -> list[Any]:
+        """Mark due jobs as claimed (``SET`` values in ``params``) and return their rows."""
+
+    # -- adding -----------------------------------------------------------------------
+
+    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            if all(job.idempotency_key is None for job in jobs):
+                rows = [
+                    (sid, job.task, job.input_json, job.status.value, job.schedule_json, now, None)
+                    for job in jobs
+                ]
+                ids = self._insert_rows(cur, rows)
+            else:
+                ids = [self._insert_once(cur, sid, job, now) for job in jobs]
+            self._after_insert(cur, ref)
+        return ids
+
+    def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> int:
+        """Insert a job unless its idempotency key is taken; either way return its id.
+
+        ON CONFLICT, not a look-up first: two concurrent adds with one key must both
+        get the first id, also where writers do not serialise (PostgreSQL).
+        """
+        row = (
+            sid,
+            job.task,
+            job.input_json,
+            job.status.value,
+            job.schedule_json,
+            now,
+            job.idempotency_key,
+        )
+        cur.execute(
+            INSERT_JOB + " ON CONFLICT (service_id, idempotency_key) "
+            "WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id",
+            row,
+        )
+        found = cur.fetchone()
+        if found is None:
+            cur.execute(
+                "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+                (sid, job.idempotency_key),
+            )
+            found = cur.fetchone()
+        return int(found[0])
+
+    def _insert_rows(self, cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+        """Insert job rows (columns of INSERT_JOB) and return their ids in order."""
+        ids = []
+        for row in rows:
+            cur.execute(INSERT_JOB + " RETURNING id", row)
+            ids.append(int(cur.fetchone()[0]))
+        return ids
+
+    def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:
+        """Hook run in the inserting transaction (PostgreSQL sends its wake-up NOTIFY here)."""
+
+    def subscribe(self, callback: Callable[[str], None]) -> None:
+        """Wake-up notifications for jobs added by other processes; none without a backend hook."""
+
+    # -- reading ----------------------------------------------------------------------
+
+    def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:
+        with self._tx(write=False) as cur:
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} "
+                "WHERE j.id = ? AND s.site = ? AND s.name = ?",
+                (job_id, ref.site, ref.name),
+            )
+            row = cur.fetchone()
+        return None if row is None else row_to_job(row)
+
+    def job_ids(self, ref: ServiceRef) -> list[int]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute("SELECT id FROM jobs WHERE service_id = ? ORDER BY id", (sid,))
+            return [int(row[0]) for row in cur.fetchall()]
+
+    def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
+        where = ["j.service_id = ?"]
+        params: list[Any] = []
+        if query.statuses:
+            where.append(f"j.status IN ({placeholders(len(query.statuses))})")
+            params.extend(status_values(query.statuses))
+        if query.task is not None:
+            where.append("j.task = ?")
+            params.append(query.task)
+        if query.after_id is not None:
+            where.append("j.id < ?" if query.newest_first else "j.id > ?")
+            params.append(query.after_id)
+        order = "DESC" if query.newest_first else "ASC"
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE {' AND '.join(where)} "
+                f"ORDER BY j.id {order} LIMIT ?",
+                (sid, *params, query.limit),
+            )
+            return [row_to_job(row) for row in cur.fetchall()]
+
+    def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
+        with self._tx(write=False) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT status, COUNT(*) FROM jobs WHERE service_id = ? GROUP BY status", (sid,)
+            )
+            return {Status(status): int(count) for status, count in cur.fetchall()}
+
+    def cancel_requested(self, job_id: int) -> bool:
+        with self._tx(write=False) as cur:
+            cur.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,))
+            row = cur.fetchone()
+        return row is not None and bool(row[0])
+
+    # -- status changes a user or operator asks for ------------------------------------
+
+    def transition(
+        self, ref: ServiceRef, job_id: int, sources: frozenset[Status], target: Status, now: float
+    ) -> bool:
+        ended = now if target in FINISHED else None
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"UPDATE jobs SET status = ?, ended = COALESCE(?, ended) WHERE id = ? "
+                f"AND service_id = ? AND status IN ({placeholders(len(sources))})",
+                (str(target), ended, job_id, sid, *status_values(sources)),
+            )
+            return cur.rowcount == 1
+
+    def request_cancel(self, ref: ServiceRef, job_id: int) -> bool:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND service_id = ? "
+                "AND status = ?",
+                (job_id, sid, str(PROCESSING)),
+            )
+            return cur.rowcount == 1
+
+    def cancel_waiting(self, ref: ServiceRef, now: float) -> int:
+        statuses = status_values(CANCELLABLE)
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"UPDATE jobs SET status = ?, ended = ? WHERE service_id = ? "
+                f"AND status IN ({placeholders(len(statuses))})",
+                (str(CANCELLED), now, sid, *statuses),
+            )
+            return cur.rowcount
+
+    def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "UPDATE jobs SET status = ?, attempts = 0, error = NULL, traceback = NULL, "
+                "result = NULL, started = NULL, ended = NULL, next_call = NULL, progress = NULL, "
+                "progress_message = NULL, cancel_requested = 0 "
+                "WHERE id = ? AND service_id = ? AND status = ?",
+                (str(QUEUED), job_id, sid, str(ERROR)),
+            )
+            return cur.rowcount == 1
+
+    def delete_jobs(self, ref: ServiceRef, statuses: frozenset[Status]) -> int:
+        if not statuses:
+            return 0
+        return self._delete(ref, None, statuses)
+
+    def delete_job(self, ref: ServiceRef, job_id: int) -> bool:
+        return self._delete(ref, job_id, FINISHED) == 1
+
+    def _delete(self, ref: ServiceRef, job_id: int | None, statuses: frozenset[Status]) -> int:
+        """Delete the service's jobs (one, or all when ``job_id`` is None) with these statuses.
+
+        Their cron runs go first, in the same transaction (the foreign key needs it).
+        """
+        which = "service_id = ?" if job_id is None else "id = ? AND service_id = ?"
+        where = f"{which} AND status IN ({placeholders(len(statuses))})"
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            params = (*(() if job_id is None else (job_id,)), sid, *status_values(statuses))
+            cur.execute(
+                f"DELETE FROM cron_runs WHERE job_id IN (SELECT id FROM jobs WHERE {where})",
+                params,
+            )
+            cur.execute(f"DELETE FROM jobs WHERE {where}", params)
+            return cur.rowcount
+
+    # -- claims and runs --------------------------------------------------------------
+
+    def claim(
+        self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
+    ) -> list[Claim]:
+        with self._tx(write=True, single=True) as cur:
+            return self._claim(cur, ref, now, limit, worker, lease_until)
+
+    def _claim(
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        now: float,
+        limit: int,
+        worker: str,
+        lease_until: float,
+    ) -> list[Claim]:
+        rows = self._claim_rows(
+            cur, self._service_id(cur, ref), now, limit, (now, lease_until, worker)
+        )
+        claims = [row_to_claim(row) for row in rows]
+        claims.sort(key=lambda c: c.job.id)
+        return claims
+
+    def finish(
+        self, job_id: int, key: str, outcome: Outcome, now: float, *, expired_only: bool = False
+    ) -> bool:
+        with self._tx(write=True, single=True) as cur:
+            return self._finish(cur, job_id, key, outcome, now, expired_only)
+
+    def finish_and_claim(
+        self,
+        job_id: int,
+        key: str,
+        outcome: Outcome,
+        now: float,
+        ref: ServiceRef,
+        worker: str,
+        lease_until: float,
+    ) -> tuple[bool, list[Claim]]:
+        with self._tx(write=True) as cur:
+            finished = self._finish(cur, job_id, key, outcome, now, False)
+            return finished, self._claim(cur, ref, now, 1, worker, lease_until)
+
+    def _finish(
+        self,
+        cur: Cursor,
+        job_id: int,
+        key: str,
+        outcome: Outcome,
+        now: float,
+        expired_only: bool,
+    ) -> bool:
+        guard = " AND lease_until < ?" if expired_only else ""
+        extra: tuple[float, ...] = (now,) if expired_only else ()
+        cur.execute(
+            "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN ? ELSE ? END, "
+            "result = ?, error = ?, traceback = ?, next_call = ?, ended = ?, "
+            "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ?" + guard,
+            (
+                str(CANCELLED),
+                str(outcome.status),
+                outcome.result_json,
+                outcome.error,
+                outcome.traceback,
+                outcome.next_call,
+                now,
+                job_id,
+                key,
+                *extra,
+            ),
+        )
+        return cur.rowcount == 1
+
+    def release(self, job_id: int, key: str) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET status = ?, attempts = attempts - 1, claim = NULL, "
+                "lease_until = NULL, started = NULL WHERE id = ? AND claim = ?",
+                (str(QUEUED), job_id, key),
+            )
+            return cur.rowcount == 1
+
+    def renew_leases(
+        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
+    ) -> int:
+        if not jobs and not runs:
+            return 0
+        renewed = 0
+        with self._tx(write=True) as cur:
+            for table, claims in (("jobs", jobs), ("cron_runs", runs)):
+                for row_id, key in claims:
+                    cur.execute(
+                        f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
+                        (lease_until, row_id, key),
+                    )
+                    renewed += cur.rowcount
+        return renewed
+
+    def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
+        rows = self._select_jobs(
+            ref, "j.status = ? AND j.lease_until < ? ORDER BY j.id", (str(PROCESSING), now)
+        )
+        return [row_to_claim(row) for row in rows]
+
+    def report_progress(self, job_id: int, key: str, fraction: float, message: str | None) -> bool:
+        with self._tx(write=True) as cur:
+            cur.execute(
+                "UPDATE jobs SET progress = ?, progress_message = ? WHERE id = ? AND claim = ?",
+                (fraction, message, job_id, key),
+            )
+            return cur.rowcount == 1
+
+    # -- retention --------------------------------------------------------------------
+
+    def prune(self, ref: ServiceRef, status: Status, older_than: float, batch: int) -> int:
+        if status not in FINISHED:
+            raise ValueError(f"only finished jobs are pruned, not {status!r}")
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                "SELECT id FROM jobs WHERE service_id = ? AND status = ? AND ended < ? "
+                "ORDER BY id LIMIT ?",
+                (sid, str(status), older_than, batch),
+            )
+            ids = [int(row[0]) for row in cur.fetchall()]
+            if not ids:
+                return 0
+            marks = placeholders(len(ids))
+            cur.execute(f"DELETE FROM cron_runs WHERE job_id IN ({marks})", ids)
+            cur.execute(
+                f"DELETE FROM jobs WHERE id IN ({marks}) AND status = ?", (*ids, str(status))
+            )
+            return cur.rowcount
