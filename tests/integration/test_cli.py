@@ -32,7 +32,7 @@ def test_migrate_creates_then_reports_nothing_to_do(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
     first = remotetask_cmd("migrate", "--database", url, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "applied 1 migration(s); schema version is 1" in first.stdout
+    assert "applied 2 migration(s); schema version is 2" in first.stdout
     again = remotetask_cmd("migrate", cwd=tmp_path, env={"REMOTETASK_DATABASE": url})
     assert "applied 0 migration(s)" in again.stdout
 

@@ -37,7 +37,6 @@ def serve(
     ui = create_ui_app(
         app,
         verify_token,
-        secret_key=b"test-secret-key-of-32-bytes-long",
         extra_templates=TEMPLATES,
         refresh_seconds=refresh_seconds,
     )
