@@ -45,7 +45,7 @@ def test_field_sets_take_a_star_or_numbers_split_by_commas_or_spaces() -> None:
     assert field_set("2, 13") == (2, 13)
     assert field_set("10 13") == (10, 13)
     for bad in ("two", "1-5", "-1", "²", "99999"):
-        with pytest.raises(ValueError, match="."):
+        with pytest.raises(ValueError, match=r"\w"):
             field_set(bad)
 
 
@@ -69,7 +69,7 @@ def test_cursors_carry_the_sort_value_and_refuse_what_the_server_never_wrote() -
     assert parse_cursor("12:convert", "task") == Cursor(12, "convert")
     assert parse_cursor("12:1700000000.5", "ended") == Cursor(12, 1700000000.5)
     assert parse_cursor("12", "ended") == Cursor(12, None)  # among the jobs that never ended
-    for bad in ("x", "99999999999999999999", "12:nan", "12:1e300", "１２"):
+    for bad in ("x", "99999999999999999999", "12:nan", "12:1e300", "\uff11\uff12"):
         assert parse_cursor(bad, "ended") is None
 
 
@@ -105,7 +105,7 @@ def test_json_inputs_are_strict() -> None:
     assert parse_json('{"a": [1, 2]}') == {"a": [1, 2]}
     assert parse_json("  ") is None
     for bad in ("NaN", '{"a": Infinity}', '{"a": 1, "a": 2}', "[" * 40 + "]" * 40, "{"):
-        with pytest.raises(ValueError, match="."):
+        with pytest.raises(ValueError, match=r"\w"):
             parse_json(bad)
 
 
