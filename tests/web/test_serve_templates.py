@@ -56,7 +56,8 @@ def test_serve_uses_the_configured_templates_folder(tmp_path: Path, how: str) ->
             if line.startswith("listening on "):
                 url = line.removeprefix("listening on ").strip()
                 break
-        assert url and token
+        assert url
+        assert token
         with remotetask.Client(url, token) as client:
             job_id = client.service("site1@S").add("convert", {"file": "holiday.mov"})
         with httpx.Client(base_url=url) as http:
