@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,6 +56,26 @@ def register_tasks(app: remotetask.App) -> None:
     @app.task
     def convert(input: object) -> str:
         return "converted"
+
+    app.tasks.add(SchemaTask("resize", lambda input: input))
+
+
+@dataclass(frozen=True)
+class SchemaTask(remotetask.Task):
+    """A task with an input JSON Schema, as typed tasks will have (read via getattr)."""
+
+    input_schema: dict[str, object] = field(
+        default_factory=lambda: {
+            "type": "object",
+            "required": ["file"],
+            "properties": {
+                "file": {"type": "string", "description": "the picture to resize"},
+                "width": {"type": "integer", "default": 800},
+                "keep_ratio": {"type": "boolean"},
+                "format": {"enum": ["png", "jpeg"]},
+            },
+        }
+    )
 
 
 @pytest.fixture(scope="session")

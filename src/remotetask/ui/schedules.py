@@ -59,6 +59,7 @@ def _board(
             "next_after": next_after,
             "paged": after is not None,
             "here": here,
+            "back": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
             "tab": "cron",
         },
     )
