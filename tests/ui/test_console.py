@@ -268,7 +268,7 @@ def test_triage_groups_errors_and_retries_a_group_keeping_the_history(
     page.goto(f"{served.url}/services/{svc.ref}/errors")
     groups = page.locator("section.group")
     expect(groups).to_have_count(2)
-    expect(groups.first).to_contain_text("3 × explode ValueError")
+    expect(groups.first).to_contain_text("3 \u00d7 explode ValueError")
     groups.first.get_by_role("button", name="Retry 3").click()
     expect(page.get_by_role("status")).to_have_text("Queued again 3 errored jobs of explode.")
     assert [svc.status(job_id) for job_id in ids] == [QUEUED] * 3
