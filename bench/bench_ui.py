@@ -62,7 +62,13 @@ def fill(path: Path, jobs: int, now: float) -> remotetask.App:
         started = ended = error = kind = group = result = None
         attempts = 0
         if roll < 0.85:
-            status, started, ended, result, attempts = "completed", created + 1, created + 2, '"ok"', 1
+            status, started, ended, result, attempts = (
+                "completed",
+                created + 1,
+                created + 2,
+                '"ok"',
+                1,
+            )
         elif roll < 0.92:
             kind, text = ERRORS[i % len(ERRORS)]
             error = text.format(n=i)
@@ -182,17 +188,20 @@ def main() -> None:
         def verify(token: str) -> Principal | None:
             return Principal("bench", "admin", ("*",)) if token == "bench" else None
 
-        with serve(app, verify_token=verify) as url:
-            with httpx.Client(base_url=url.removesuffix("/ui") + "/ui", timeout=60) as http:
-                page = http.get("/login")
-                csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
-                assert csrf is not None
-                http.post("/login", data={"csrf": csrf.group(1), "token": "bench"})
-                print(f"\n{args.jobs:,} jobs, SQLite {sqlite3.sqlite_version}, median of {args.rounds}\n")
-                print("| page | server time (ms) | HTML (KiB) |\n|---|---:|---:|")
-                for name, target in pages(app).items():
-                    ms, size = measure(http, target, args.rounds)
-                    print(f"| {name} | {ms:.1f} | {size / 1024:.1f} |")
+        with (
+            serve(app, verify_token=verify) as url,
+            httpx.Client(base_url=url, timeout=60) as http,
+        ):
+            page = http.get("/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            http.post("/login", data={"csrf": csrf.group(1), "token": "bench"})
+            version = sqlite3.sqlite_version
+            print(f"\n{args.jobs:,} jobs, SQLite {version}, median of {args.rounds}\n")
+            print("| page | server time (ms) | HTML (KiB) |\n|---|---:|---:|")
+            for name, target in pages(app).items():
+                ms, size = measure(http, target, args.rounds)
+                print(f"| {name} | {ms:.1f} | {size / 1024:.1f} |")
         app.close()
 
 

@@ -17,6 +17,8 @@ from remotetask.store._sqlbase import RUN_COLUMNS, Cursor, SqlVerbs, placeholder
 
 SAMPLES = 3
 """Sample job ids kept per error group."""
+SAMPLED_GROUPS = 50
+"""Groups (the largest) whose sample jobs are read; one short index range each."""
 _GROUP_KEY = "j.task = ? AND COALESCE(j.error_type, '') = ? AND COALESCE(j.error_group, '') = ?"
 
 
@@ -61,17 +63,15 @@ class HistoryVerbs(SqlVerbs):
                 (sid, str(ERROR), limit),
             )
             groups = cur.fetchall()
-            cur.execute(
-                "SELECT task, error_type, error_group, id, error FROM ("
-                "SELECT j.task, j.error_type, j.error_group, j.id, j.error, ROW_NUMBER() OVER "
-                "(PARTITION BY j.task, j.error_type, j.error_group ORDER BY j.id DESC) AS rn "
-                "FROM jobs j WHERE j.service_id = ? AND j.status = ?) ranked "
-                "WHERE rn <= ? ORDER BY id DESC",
-                (sid, str(ERROR), SAMPLES),
-            )
             samples: dict[tuple[Any, ...], list[tuple[int, str | None]]] = {}
-            for task, kind, pattern, job_id, error in cur.fetchall():
-                samples.setdefault((task, kind, pattern), []).append((int(job_id), error))
+            for task, kind, pattern, *_ in groups[:SAMPLED_GROUPS]:
+                cur.execute(
+                    "SELECT j.id, j.error FROM jobs j WHERE j.service_id = ? AND j.status = ? "
+                    "AND j.task = ? AND j.error_type IS NOT DISTINCT FROM ? "
+                    "AND j.error_group IS NOT DISTINCT FROM ? ORDER BY j.id DESC LIMIT ?",
+                    (sid, str(ERROR), task, kind, pattern, SAMPLES),
+                )
+                samples[(task, kind, pattern)] = [(int(i), e) for i, e in cur.fetchall()]
         found = []
         for task, kind, pattern, count, first, last in groups:
             picked = samples.get((task, kind, pattern), [])

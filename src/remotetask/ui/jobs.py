@@ -191,11 +191,15 @@ def bulk_confirm(request: Request) -> Response:
     bulk = _bulk(name)
     check(current, bulk.action)
     view = JobsView.from_query(request.query_params)
-    counted = 0
-    for _ in matching_ids(svc, view, bulk.statuses, windows=2):
-        counted += 1
-        if counted >= CAP:
-            break
+    if view.task is None and view.search is None:
+        counts = svc.quick_counts(CAP)
+        counted = min(CAP, sum(counts.get(status, 0) for status in _wanted(view, bulk)))
+    else:
+        counted = 0
+        for _ in matching_ids(svc, view, bulk.statuses, windows=2):
+            counted += 1
+            if counted >= CAP:
+                break
     return render(
         request,
         current,

@@ -10,6 +10,9 @@ ALTER TABLE cron_runs ADD COLUMN error_type TEXT;
 CREATE INDEX jobs_task ON jobs (service_id, task, id);
 CREATE INDEX jobs_started ON jobs (service_id, started, id) WHERE started IS NOT NULL;
 CREATE INDEX jobs_ended ON jobs (service_id, ended, id, status) WHERE ended IS NOT NULL;
+-- Triage groups errored jobs; only rows entering or leaving 'error' touch this index.
+CREATE INDEX jobs_errors ON jobs (service_id, task, error_type, error_group, id, ended)
+    WHERE status = 'error';
 
 -- Every failed attempt of a job, kept when the job is retried (the attempt history).
 CREATE TABLE job_errors (
