@@ -201,6 +201,12 @@ class Principal:
         return self.name if self.token_id is None else f"token {self.token_id} ({self.name})"
 
 
+IDLE_TIMEOUT = 2 * 60 * 60.0
+"""A UI session unused this long (seconds) ends."""
+MAX_AGE = 12 * 60 * 60.0
+"""No UI session lives longer than this, used or not."""
+
+
 @dataclass
 class Session:
     """A logged-in browser: its CSRF token, the API token it logged in with, its messages."""

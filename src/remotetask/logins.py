@@ -21,14 +21,10 @@ import secrets
 from collections.abc import Callable
 from typing import Final
 
-from remotetask.auth import Session
+from remotetask.auth import IDLE_TIMEOUT, MAX_AGE, Session
 from remotetask.clock import Clock
 from remotetask.store import Store
 
-IDLE_TIMEOUT: Final = 2 * 60 * 60.0
-"""A session unused this long (seconds) ends."""
-MAX_AGE: Final = 12 * 60 * 60.0
-"""No session lives longer than this, used or not."""
 TOUCH_EVERY: Final = 60.0
 """How stale the recorded last use may get before a request writes it again."""
 LOGIN_WINDOW: Final = 300.0

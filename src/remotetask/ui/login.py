@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from remotetask.logins import MAX_AGE
+from remotetask.auth import MAX_AGE
 from remotetask.ui.common import (
     COOKIE_NAME,
     LoginRequired,
