@@ -34,8 +34,8 @@ def test_five_processes_migrate_an_empty_database_exactly_once(postgres_url: str
     ]
     print(f"\nM1: 5 concurrent migrate processes, applied per process {applied}, {elapsed:.2f} s")
     assert [p.returncode for p in processes] == [0] * 5, outputs
-    assert sorted(applied) == [0, 0, 0, 0, 1]
     store = open_store(postgres_url)
+    assert sorted(applied) == [0, 0, 0, 0, store.latest_schema_version()]
     assert store.schema_version() == store.latest_schema_version()
     store.close()
 
