@@ -149,4 +149,3 @@ def _pydantic(what: str) -> Any:
             "pip install 'remotetask[typed]' (or annotate it as Any)"
         ) from None
     return pydantic
-
