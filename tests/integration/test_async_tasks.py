@@ -28,6 +28,18 @@ def seen() -> Seen:
     return Seen()
 
 
+def register_slow(app: App, seen: Seen, max_attempts: int) -> None:
+    """``slow``: sleeps an hour unless cancelled (noting its input), with a 0.2 s timeout."""
+
+    @app.task(timeout=0.2, retry=RetryPolicy(max_attempts=max_attempts))
+    async def slow(input: int) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            seen.cancelled.append(input)
+            raise
+
+
 def test_result_progress_and_context(app: App, service: TaskService) -> None:
     @app.task(context=True)
     async def steps(ctx: remotetask.JobContext, input: int) -> dict[str, int]:
@@ -100,14 +112,7 @@ def test_a_cancel_request_cancels_the_running_coroutine(
 def test_a_timeout_cancels_the_coroutine_and_counts_as_a_failed_attempt(
     app: App, service: TaskService, seen: Seen
 ) -> None:
-    @app.task(timeout=0.2, retry=RetryPolicy(max_attempts=2))
-    async def slow(input: int) -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            seen.cancelled.append(input)
-            raise
-
+    register_slow(app, seen, max_attempts=2)
     job_id = service.add("slow", 1)
     assert service.process() == 2  # the first run times out, its retry too
     assert seen.cancelled == [1, 1]
@@ -120,14 +125,7 @@ def test_a_timeout_cancels_the_coroutine_and_counts_as_a_failed_attempt(
 def test_a_timeout_in_background_processing_cancels_the_coroutine(
     app: App, service: TaskService, seen: Seen
 ) -> None:
-    @app.task(timeout=0.2, retry=RetryPolicy(max_attempts=1))
-    async def slow(input: int) -> None:
-        try:
-            await asyncio.sleep(3600)
-        except asyncio.CancelledError:
-            seen.cancelled.append(input)
-            raise
-
+    register_slow(app, seen, max_attempts=1)
     job_id = service.add("slow", 3)
     service.start_processing()
     try:

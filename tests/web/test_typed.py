@@ -5,24 +5,13 @@ from __future__ import annotations
 import xmlrpc.client
 
 import pytest
-from pydantic import BaseModel, Field
 
 from remotetask.errors import FieldError, InvalidInputError
+from tests.integration.test_typed_tasks import Resize, Size
 from tests.web.conftest import SITE1, Served
 from tests.web.test_xmlrpc import proxy
 
 JOBS = f"/api/v1/services/{SITE1}/jobs"
-
-
-class Resize(BaseModel):
-    path: str
-    width: int = Field(gt=0)
-    height: int = 100
-
-
-class Size(BaseModel):
-    width: int
-    height: int
 
 
 @pytest.fixture
