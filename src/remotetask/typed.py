@@ -95,7 +95,7 @@ def codecs(func: Callable[..., Any], context: bool, name: str) -> tuple[Codec | 
     positional = [
         p
         for p in signature.parameters.values()
-        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     ]
     index = 1 if context else 0
     given = positional[index].annotation if len(positional) > index else Any

@@ -38,9 +38,10 @@ STATUSES: dict[Status, Any] = {
     ERROR: TaskResultStatus.FAILED,
     CANCELLED: TaskResultStatus.FAILED,
 }
+"""Each job status as a Django status (``Any``: without Django's type stubs, mypy would
+take a ``TextChoices`` member for a tuple)."""
 EXPECTED_ERROR = "remotetask.errors.TaskError"
 """The class named for an error without a traceback: a TaskError, a timeout, a cancel."""
-# (The statuses are Any: without Django's stubs, mypy sees a TextChoices member as a tuple.)
 
 
 def job_input(args: Any, kwargs: Any) -> dict[str, Any]:
