@@ -13,7 +13,7 @@ A `Schedule` takes one of three forms:
 * **A delay**: a one-shot job due `delay` seconds after it is scheduled.
 
 Whatever the form, the next time is strictly after `now`, and a schedule with nothing
-due within 365 days (`HORIZON`) has no next time (`None`).
+due within 366 days (`HORIZON`) has no next time (`None`).
 
 DST policy for crontab expressions (cronsim mimics Debian cron; pinned by tests):
 
@@ -42,8 +42,14 @@ from remotetask.errors import InvalidScheduleError
 
 __all__ = ["FIELD_SETS", "HORIZON", "Schedule"]
 
-HORIZON: Final = 365 * 24 * 60 * 60
-"""Seconds after `now` beyond which a schedule is said to have no next time."""
+HORIZON: Final = 366 * 24 * 60 * 60
+"""Seconds after `now` beyond which a schedule is said to have no next time.
+
+366 days, so a yearly date (at most 366 days from one to the next, across a leap
+day) is always found. The original checked ``next <= now + 365 days`` before each
+step, so it also tested the step past that line (a day, for a day-of-month
+schedule); this window holds all of that, so every time it found is found here.
+"""
 
 _DAY: Final = 24 * 60 * 60
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()

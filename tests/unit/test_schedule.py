@@ -138,21 +138,43 @@ def test_day_of_week_counts_from_sunday_for_crontab() -> None:
     assert Schedule(cron="0 0 * * 1").next_after(utc(2026, 1, 3)) == utc(2026, 1, 5)
 
 
+def test_yearly_schedules_keep_firing_across_leap_days() -> None:
+    """Issue 11: the search reached exactly 365 days, so these stopped for good."""
+    new_year = Schedule(month=(1,))
+    assert new_year.next_after(utc(2027, 1, 1, 0, 0, 1)) == utc(2028, 1, 1)  # 365 days
+    assert new_year.next_after(utc(2028, 1, 1, 0, 0, 1)) == utc(2029, 1, 1)  # 366 days
+    march = Schedule(month=(3,), day_of_month=(1,))
+    fired, when = [], utc(2026, 12, 31)
+    for _ in range(8):
+        nxt = march.next_after(when)
+        assert nxt is not None
+        fired.append(datetime.fromtimestamp(nxt, UTC).date().isoformat())
+        when = nxt + 0.5
+    assert fired == [f"{year}-03-01" for year in range(2027, 2035)]
+    # given to the minute, where the original stepped by minutes and reached 365 days
+    # and one minute only: remotetask finds it all the same (docs/guide.md, differences)
+    exact = Schedule(minute=(0,), hour=(0,), day_of_month=(1,), month=(3,))
+    assert exact.next_after(utc(2027, 3, 1, 0, 0, 1)) == utc(2028, 3, 1)
+
+
 def test_feb_29_is_found_within_the_horizon_only() -> None:
     leap_day = Schedule(month=(2,), day_of_month=(29,))
-    assert leap_day.next_after(utc(2027, 3, 1)) == utc(2028, 2, 29)  # exactly 365 days
-    assert leap_day.next_after(utc(2027, 2, 28, 23, 59)) is None  # 365 days + 1 minute away
+    assert leap_day.next_after(utc(2027, 2, 28)) == utc(2028, 2, 29)  # exactly 366 days
+    assert leap_day.next_after(utc(2027, 2, 27, 23, 59)) is None  # 366 days + 1 minute away
     assert leap_day.next_after(utc(2028, 1, 1)) == utc(2028, 2, 29)
+    assert leap_day.next_after(utc(2028, 2, 29)) is None  # four years: use cron="0 0 29 2 *"
 
 
 def test_horizon_is_inclusive_to_the_second() -> None:
     leap_day = Schedule(month=(2,), day_of_month=(29,))
-    now = utc(2027, 3, 1)
+    now = utc(2027, 2, 28)
+    assert HORIZON == 366 * DAY
     assert leap_day.next_after(now) == now + HORIZON
     assert leap_day.next_after(now - 1) is None  # HORIZON + 1 s away
     assert leap_day.next_after(now - 0.5) is None  # HORIZON + 0.5 s away
     assert Schedule(cron="0 0 29 2 *").next_after(now) == now + HORIZON
     assert Schedule(cron="0 0 29 2 *").next_after(now - 1) is None
+    assert Schedule(cron="0 0 1 3 *").next_after(utc(2027, 3, 1)) == utc(2028, 3, 1)
 
 
 def test_31st_skips_short_months() -> None:
@@ -211,7 +233,7 @@ def test_cron_every_five_minutes() -> None:
 def test_cron_nothing_within_horizon_is_none() -> None:
     leap_day = Schedule(cron="0 0 29 2 *")
     assert leap_day.next_after(utc(2026, 3, 1)) is None
-    assert leap_day.next_after(utc(2027, 3, 1)) == utc(2028, 2, 29)
+    assert leap_day.next_after(utc(2027, 2, 28)) == utc(2028, 2, 29)
 
 
 def test_cron_in_a_timezone() -> None:
