@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from remotetask.errors import InvalidScheduleError
-from remotetask.schedule import HORIZON, Schedule
+from remotetask.schedule import FIELD_SETS, HORIZON, Schedule, field_text, parse_field
 
 DAY = 24 * 60 * 60
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -417,7 +417,7 @@ def test_from_json_fills_defaults() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"minutes": [1]}, "unknown schedule keys: minutes"),
+        ({"minutes": [1]}, "unknown schedule fields: minutes"),
         ({"minute": "5"}, "minute must be a list"),
         ({"minute": [5.0]}, "minute values must be integers"),
         ([("minute", [5])], "must be a JSON object"),
@@ -486,3 +486,62 @@ def test_impossible_but_well_formed_field_sets_are_accepted() -> None:
     schedule = Schedule(day_of_month=(30,), month=(2,))
     assert schedule.day_of_month == (30,)
     assert schedule.next_after(utc(2026, 1, 1)) is None
+
+
+# -- field sets as typed: the original form's rules --------------------------------
+
+
+def test_a_star_is_every_value_of_its_field() -> None:
+    """Issue 11: minute * with hour 2 runs every minute from 02:00 to 02:59, as the form did."""
+    schedule = Schedule(minute=parse_field("minute", "*"), hour=parse_field("hour", "2"))
+    assert schedule.minute == tuple(range(60))
+    assert schedule.next_after(utc(2026, 1, 1, 2, 0)) == utc(2026, 1, 1, 2, 1)
+    assert schedule.next_after(utc(2026, 1, 1, 2, 58)) == utc(2026, 1, 1, 2, 59)
+    assert schedule.next_after(utc(2026, 1, 1, 2, 59)) == utc(2026, 1, 2, 2, 0)
+    assert schedule.describe() == "every minute of hour 2 every day (UTC)"
+    assert [parse_field(name, "*")[::-1][0] for name in FIELD_SETS] == [59, 23, 31, 12, 6]
+    assert parse_field("day_of_month", " * ")[0] == 1
+    assert parse_field("month", "*") == tuple(range(1, 13))  # December too (the original: 0-11)
+
+
+def test_an_empty_field_is_not_given() -> None:
+    """Empty takes no part, so the finer field sets the step: once at 02:00."""
+    assert parse_field("minute", "") == parse_field("minute", "  ") == ()
+    schedule = Schedule(minute=parse_field("minute", ""), hour=parse_field("hour", "2"))
+    assert schedule.next_after(utc(2026, 1, 1, 2, 0)) == utc(2026, 1, 2, 2, 0)
+
+
+def test_values_are_separated_by_spaces_or_commas() -> None:
+    assert parse_field("minute", "10 13") == (10, 13)  # the original form's way
+    assert parse_field("minute", "10,13") == (10, 13)
+    assert parse_field("minute", " 13, 10  13,") == (10, 13)
+    assert parse_field("day_of_week", "0\t6") == (0, 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("minute", "* 5", r"minute: '\*' is not a number.*\(\* stands alone"),
+        ("minute", "*/5", r"minute: '\*/5' is not a number; give \* or numbers from 0 to 59"),
+        ("hour", "1-5", r"hour: '1-5' is not a number"),
+        ("hour", "-1", r"hour: '-1' is not a number"),
+        ("hour", "2.5", r"hour: '2.5' is not a number"),
+        ("hour", "²", r"hour: '²' is not a number"),
+        ("hour", "24", r"hour values must be within 0-23, got 24"),
+        ("day_of_week", "7", r"0 = Monday \.\.\. 6 = Sunday"),
+        ("second", "1", r"unknown field 'second'"),
+    ],
+)
+def test_bad_field_text_is_refused_clearly(name: str, text: str, message: str) -> None:
+    with pytest.raises(InvalidScheduleError, match=message):
+        parse_field(name, text)
+
+
+@pytest.mark.parametrize("text", ["", "*", "5", "0,30", "1,2,3"])
+def test_field_text_reads_back(text: str) -> None:
+    assert field_text("minute", parse_field("minute", text)) == text
+
+
+def test_describe_lists_runs_as_ranges() -> None:
+    assert Schedule(minute=(0, 1, 2, 5, 7, 8)).describe() == "at minute 0-2, 5, 7, 8 of every hour"
+    assert Schedule(minute=tuple(range(60))).describe() == "every minute"
