@@ -10,7 +10,8 @@ A `Schedule` takes one of three forms:
 * **A crontab expression** (`cron="*/5 * * * *"`, 0 = Sunday as in cron), read in the
   IANA `timezone`. Matching is delegated to `cronsim` behind `_cron_next`, so the
   library can be swapped without touching callers.
-* **A delay**: a one-shot job due `delay` seconds after it is scheduled.
+* **A delay**: a one-shot job due `delay` seconds after it is scheduled. A delay of
+  0 is no delay, as in the original: the schedule is then one of the other forms.
 
 `parse_field` reads a field set as people type it in a form or on the command line
 (`*`, `10 13`, `10,13`); `field_text` writes one back.
@@ -109,7 +110,8 @@ class Schedule:
             object.__setattr__(self, name, _normalise_field(name, getattr(self, name)))
         has_fields = any(getattr(self, name) for name in FIELD_SETS)
         if self.delay is not None:
-            object.__setattr__(self, "delay", _normalise_delay(self.delay))
+            # 0 is no delay, as in the original (its form always sent 0): a cron job
+            object.__setattr__(self, "delay", _normalise_delay(self.delay) or None)
         if not isinstance(self.timezone, str):
             raise InvalidScheduleError(f"timezone must be a string, got {self.timezone!r}")
         _zone(self.timezone)

@@ -210,7 +210,7 @@ def test_delay_is_relative_to_now() -> None:
     schedule = Schedule(delay=2.5)
     assert schedule.is_delay
     assert schedule.next_after(100.25) == 102.75
-    assert Schedule(delay=0).next_after(7) == 7
+    assert Schedule(delay=0).next_after(7) == 60  # 0 is no delay: every minute, as the original
     assert Schedule(delay=10).delay == 10.0
     assert isinstance(Schedule(delay=10).delay, float)
 

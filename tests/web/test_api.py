@@ -44,6 +44,8 @@ def test_add_get_and_location(served: Served) -> None:
         assert again["input"] == {"a": [1, 2]}
         delayed = http.post(JOBS, json={"task": "echo", "delay": 60}).json()
         assert delayed["status"] == "delayed"
+        at_once = http.post(JOBS, json={"task": "echo", "delay": 0}).json()
+        assert (at_once["status"], at_once["schedule"]) == ("queued", None)  # 0 is no delay
         root = http.post("/api/v1/services/%40RootTaskService/jobs", json={"task": "echo"})
         assert root.json()["service"] == "@RootTaskService"
 

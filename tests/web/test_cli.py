@@ -110,6 +110,9 @@ def test_client_commands_against_serve(server: Server) -> None:
     assert watched.returncode == 0, watched.stderr
     assert "100%" in watched.stderr
 
+    at_once = cli(server, "add", "echo", '"now"', "--delay", "0", "--wait", "--timeout", "30")
+    assert (at_once.returncode, at_once.stdout.split()[1]) == (0, "completed")  # 0 is no delay
+
     parked = cli(server, "add", "echo", "--start-later").stdout.strip()
     assert cli(server, "status", parked).stdout.strip() == "start later"
     assert cli(server, "start", parked).returncode == 0

@@ -99,7 +99,12 @@ def test_cron_jobs_and_delays(service: Any) -> None:
     with pytest.raises(InvalidScheduleError, match="delayed and stays so"):
         service.update_cron_job(delayed, minute=(5,))
     assert service.update_cron_job(delayed, delay=7200).delay == 7200
-    assert service.cancel_all() == 2
+    every_minute = service.add_cron_job("echo", delay=0)  # no delay, as the original
+    assert (service.status(every_minute), service.job(every_minute).schedule) == (
+        "cronjob",
+        remotetask.Schedule(),
+    )
+    assert service.cancel_all() == 3
     assert service.status(cron_id) == "cancelled"
 
 
