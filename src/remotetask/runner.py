@@ -10,6 +10,7 @@ decide when and where (see ``processing.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -72,7 +73,7 @@ class Runner:
         With ``claim_next`` the outcome is stored and the service's next due job
         claimed in one transaction (one commit per job on a long queue).
         """
-        outcome = self._execute(claim.job, claim.key, now, retries=True)
+        outcome = self._execute(claim.job, claim.key, now)
         ended = max(now, self.engine.clock.now())  # never before the pass's ``now``
         following: Claim | None = None
         stored: bool | None = None
@@ -166,11 +167,18 @@ class Runner:
                 store.set_next_call(job.id, job.schedule.next_after(now))
 
     def fire_due(self, now: float, limit: int) -> list[Firing]:
-        """Schedule pending cron jobs, then record up to ``limit`` due firings, each once."""
+        """Schedule pending cron jobs, then take up to ``limit`` due firings, each once.
+
+        Firings waiting to be tried again come first (they are older), then new
+        firings are recorded.
+        """
         self.schedule_pending(now)
         store = self.engine.store
         lease_until = now + self.engine.settings.lease_seconds
-        firings: list[Firing] = []
+        firings = [
+            Firing(job, run, key)
+            for job, run, key in store.claim_cron_retries(self.ref, now, limit, lease_until)
+        ]
         for job in store.due_cron_jobs(self.ref, now):
             if len(firings) >= limit:
                 break
@@ -184,8 +192,14 @@ class Runner:
         return firings
 
     def run_firing(self, firing: Firing, now: float) -> Outcome:
-        """Run one firing of a cron job; a failure is recorded on the run and the cron job."""
-        outcome = self._execute(firing.job, firing.key, now, retries=False)
+        """Run one firing of a cron job, recording how it went on the run and the cron job.
+
+        A generic exception is tried again under the task's retry policy, as the
+        original retried every job: the run then waits (``queued`` outcome) and a
+        later pass claims it again. The task sees the firing's attempts, not the job's.
+        """
+        job = dataclasses.replace(firing.job, attempts=firing.run.attempts)
+        outcome = self._execute(job, firing.key, now)
         ended = max(now, self.engine.clock.now())
         store = self.engine.store
         self._persist(lambda: store.finish_cron_run(firing.run.id, firing.key, outcome, ended))
@@ -202,7 +216,7 @@ class Runner:
 
     # -- one call of a task -----------------------------------------------------------
 
-    def _execute(self, job: Job, key: str, now: float, *, retries: bool) -> Outcome:
+    def _execute(self, job: Job, key: str, now: float) -> Outcome:
         task = self.engine.tasks.get(job.task)
         if task is None:
             log.error("job %s of %s: task %r is not registered", job.id, self.ref, job.task)
@@ -223,7 +237,7 @@ class Runner:
                     job.attempts,
                     trace,
                 )
-            delay = task.retry.decide(exc, job.attempts) if retries else None
+            delay = task.retry.decide(exc, job.attempts)
             if delay is None:
                 return Outcome(ERROR, error=message, traceback=trace)
             return Outcome(QUEUED, error=message, traceback=trace, next_call=now + delay)

@@ -165,18 +165,6 @@ def parse_input(text: str | None) -> Any:
         raise click.BadParameter(f"not JSON: {exc}", param_hint="INPUT") from None
 
 
-def parse_field(text: str | None) -> list[int] | None:
-    """A cron field set: '0,15,30' or '*' (every value, i.e. no restriction)."""
-    if text is None:
-        return None
-    if text.strip() == "*":
-        return []
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from None
-
-
 # -- output ----------------------------------------------------------------------------
 
 

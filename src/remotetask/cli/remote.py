@@ -70,7 +70,7 @@ def add(
 ) -> None:
     """Queue a job of TASK with a JSON INPUT and print its id."""
     value = parse_input(input)
-    if delay is not None:
+    if delay:  # 0 is no delay, as the original: the job is queued at once
         job_id = service.add_cron_job(task, value, delay=delay)
     else:
         job_id = service.add(task, value, start_later=start_later, idempotency_key=idempotency_key)

@@ -30,7 +30,7 @@ JOB_COLUMNS = (
     "j.schedule, j.next_call, j.cancel_requested, j.claim"
 )
 JOB_FROM = "jobs j JOIN services s ON s.id = j.service_id"
-RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error"
+RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error, attempts, retry_at"
 
 
 class Cursor(Protocol):
@@ -114,6 +114,8 @@ def row_to_run(row: Sequence[Any]) -> CronRun:
         ended=row[4],
         result=jsonvalue.loads(row[5]),
         error=row[6],
+        attempts=int(row[7]),
+        retry_at=row[8],
     )
 
 

@@ -25,6 +25,7 @@ from remotetask.web.models import (
     Count,
     CronJobIn,
     CronJobPatch,
+    CronScheduleIn,
     JobIdPath,
     JobOut,
     ProcessingOut,
@@ -161,9 +162,26 @@ def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
     return JobOut.of(job)
 
 
-@router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
-def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
-    """Change the given schedule fields and reschedule the job."""
+@router.put(
+    "/services/{service}/cron-jobs/{job_id}/schedule",
+    tags=["cron"],
+    summary="Replace a cron job's schedule",
+)
+def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronScheduleIn) -> JobOut:
+    """Replace the whole schedule and reschedule the job (the original's ``update``).
+
+    Fields not given take their defaults, so ``{"minute": [5]}`` drops an hour set
+    before. A cron job stays a cron job, a delayed job stays delayed.
+    """
+    service.update_cron_job(job_id, **body.model_dump())
+    return JobOut.of(service.job(job_id))
+
+
+@router.patch(
+    "/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change some schedule fields"
+)
+def change_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+    """Change only the schedule fields given, keep the others, and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
-    service.update_cron_job(job_id, **fields)
+    service.change_cron_job(job_id, **fields)
     return JobOut.of(service.job(job_id))

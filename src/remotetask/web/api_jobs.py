@@ -55,7 +55,7 @@ def add_job(
     different task or input is refused with 422.
     """
     key = _idempotency_key(idempotency_key)
-    if body.delay is not None:
+    if body.delay:  # 0 is no delay, as the original: the job is queued at once
         if body.start_later or key is not None:
             raise Problem(422, "delay cannot be combined with start_later or an Idempotency-Key")
         job_id = service.add_cron_job(body.task, body.input, delay=body.delay)

@@ -51,11 +51,9 @@ class JobIn(Strict):
     )
 
 
-class CronJobIn(Strict):
-    """Either field sets (0 = Monday for day_of_week) or a crontab expression (0 = Sunday)."""
+class CronFields(Strict):
+    """Field sets (0 = Monday for day_of_week) or a crontab expression (0 = Sunday)."""
 
-    task: str = _task_name()
-    input: Any = None
     minute: list[int] = _cron_field()
     hour: list[int] = _cron_field()
     day_of_month: list[int] = _cron_field()
@@ -65,8 +63,23 @@ class CronJobIn(Strict):
     timezone: str = Field(default="UTC", max_length=64, description="An IANA time zone")
 
 
+class CronJobIn(CronFields):
+    """A new cron job: its task, its input and its schedule."""
+
+    task: str = _task_name()
+    input: Any = None
+
+
+class CronScheduleIn(CronFields):
+    """A cron or delayed job's whole new schedule; what is not given takes its default."""
+
+    delay: float | None = Field(
+        default=None, ge=0, le=MAX_DELAY, description="Seconds, for a delayed job"
+    )
+
+
 class CronJobPatch(Strict):
-    """Only the fields given change; the job is rescheduled from the next pass."""
+    """Only the fields given change (``change_cron_job``); the rest of the schedule stays."""
 
     minute: list[int] | None = Field(default=None, max_length=60)
     hour: list[int] | None = Field(default=None, max_length=60)
