@@ -20,6 +20,7 @@ import httpx
 from remotetask import jsonvalue
 from remotetask.errors import (
     AuthenticationError,
+    FieldError,
     InvalidInputError,
     InvalidStatusError,
     JobNotFoundError,
@@ -41,10 +42,25 @@ UPDATE_SECONDS = 1.0
 
 @dataclass(frozen=True, slots=True)
 class RemoteTask:
-    """A task as the server describes it (the callable stays on the server)."""
+    """A task as the server describes it (the callable stays on the server).
+
+    The schemas are JSON Schema documents of the task's input and result, or
+    None where the task takes or returns any JSON value.
+    """
 
     name: str
     description: str
+    input_schema: dict[str, Any] | None = None
+    result_schema: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RemoteTask:
+        return cls(
+            data["name"],
+            data.get("description", ""),
+            data.get("input_schema"),
+            data.get("result_schema"),
+        )
 
 
 class Client:
@@ -151,7 +167,24 @@ def _exception(response: httpx.Response) -> RemoteTaskError:
             cls = InvalidInputError
         else:
             cls = RequestError
+    if cls is InvalidInputError:
+        return InvalidInputError(message, _field_errors(body))
     return cls(message)
+
+
+def _field_errors(body: Any) -> list[FieldError]:
+    """The ``errors`` of a problem: within the input (``loc``), else where in the request."""
+    items = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [
+        FieldError(
+            tuple(item.get("loc") or str(item.get("pointer", "")).split("/")),
+            str(item.get("detail", "")),
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
 
 
 class RemoteService:
@@ -174,7 +207,7 @@ class RemoteService:
     def available_tasks(self) -> dict[str, RemoteTask]:
         """Every task the service can run, by name."""
         items = self._call("GET", "/tasks")
-        return {item["name"]: RemoteTask(item["name"], item["description"]) for item in items}
+        return {item["name"]: RemoteTask.from_json(item) for item in items}
 
     def add(
         self,

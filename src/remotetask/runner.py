@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from remotetask import jsonvalue
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
+from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
 from remotetask.store import Claim
@@ -222,8 +222,8 @@ class Runner:
             log.error("job %s of %s: task %r is not registered", job.id, self.ref, job.task)
             return Outcome(ERROR, error=f"task {job.task!r} is not registered")
         try:
-            result = task.run(self._context(job, key), job.input)
-            return Outcome(COMPLETED, result_json=jsonvalue.dumps(result, "result"))
+            result_json = invoke(task, self._context(job, key), job.input)
+            return Outcome(COMPLETED, result_json=result_json)
         except Exception as exc:
             expected = isinstance(exc, TaskError | InvalidInputError)
             message = str(exc) if expected else f"{type(exc).__name__}: {exc}"

@@ -16,7 +16,12 @@ from typing import Any, Unpack
 from remotetask import jsonvalue
 from remotetask.clock import Clock, pauses
 from remotetask.engine import Engine
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, JobNotFoundError
+from remotetask.errors import (
+    InvalidInputError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    JobNotFoundError,
+)
 from remotetask.jobs import (
     CANCELLABLE,
     CANCELLED,
@@ -111,10 +116,19 @@ class TaskService:
         return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
 
     def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
-        """Queue one job per input in a single transaction (bulk enqueue)."""
-        self.app.tasks.require(task)
-        dumps = jsonvalue.dumps
-        return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
+        """Queue one job per input in a single transaction (bulk enqueue).
+
+        Every input is checked first: one invalid input adds none of them
+        (InvalidInputError, its field locations starting with the input's index).
+        """
+        encode = self.app.tasks.require(task).encode_input
+        jobs = []
+        for index, value in enumerate(inputs):
+            try:
+                jobs.append(NewJob(task, encode(value), QUEUED))
+            except InvalidInputError as exc:
+                raise exc.at(index) from None
+        return self._insert(jobs)
 
     def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job (status ``cronjob``) or, with ``delay``, a one-shot ``delayed`` job.
@@ -217,9 +231,9 @@ class TaskService:
         schedule: Schedule | None,
         idempotency_key: str | None,
     ) -> NewJob:
-        self.app.tasks.require(task)
+        input_json = self.app.tasks.require(task).encode_input(input)
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
-        return NewJob(task, jsonvalue.dumps(input), status, schedule_json, idempotency_key)
+        return NewJob(task, input_json, status, schedule_json, idempotency_key)
 
     def _insert(self, jobs: list[NewJob]) -> list[int]:
         ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())

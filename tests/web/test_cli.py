@@ -152,6 +152,28 @@ def test_exit_codes(server: Server) -> None:
         assert http.get(f"{server.url}/api/v1/tasks").status_code == 401
 
 
+def test_typed_and_async_example_tasks(server: Server) -> None:
+    tasks = {t["name"]: t for t in json.loads(cli(server, "tasks", "--json").stdout)}
+    assert tasks["greet"]["input_schema"]["required"] == ["name"]
+    assert tasks["greet"]["result_schema"] == {"items": {"type": "string"}, "type": "array"}
+    assert tasks["echo"]["input_schema"] is None
+    table = cli(server, "tasks").stdout.splitlines()
+    assert table[0].split() == ["NAME", "INPUT", "DESCRIPTION"]
+    assert any(line.split()[:2] == ["greet", "typed"] for line in table)
+
+    refused = cli(server, "add", "greet", '{"name": "Ada", "times": "often"}')
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: the input of task 'greet' is not valid: times:")
+    assert json.loads(cli(server, "jobs", "--json").stdout) == []
+
+    greeted = cli(server, "add", "greet", '{"name": "Ada", "times": 2}', "--wait", "--json")
+    assert greeted.returncode == 0, greeted.stderr
+    assert json.loads(greeted.stdout)["result"] == ["Hello, Ada!", "Hello, Ada!"]
+    counted = cli(server, "add", "countdown", "0.3", "--wait", "--timeout", "30", "--json")
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["result"] == "lift-off"
+
+
 def test_tokens_and_the_insecure_switch(tmp_path: Path) -> None:
     env = base_env(tmp_path)
 

@@ -1,7 +1,8 @@
 """What the command modules share: error handling, options, input parsing and output.
 
 Exit codes: 0 done; 1 the job failed, the server refused, or anything else went
-wrong; 2 a usage or configuration mistake; 3 the server cannot be reached.
+wrong; 2 a usage or configuration mistake (an input the task refuses included); 3 the
+server cannot be reached.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from remotetask.client import Client
 from remotetask.clock import utc_text
 from remotetask.errors import (
     ConfigError,
+    InvalidInputError,
     InvalidReferenceError,
     RemoteTaskError,
     ServerUnavailableError,
@@ -48,11 +50,14 @@ def local_errors() -> Iterator[None]:
 
 @contextmanager
 def remote_errors() -> Iterator[None]:
-    """For the client commands: an unreachable server exits 3, a refusal or a timeout 1."""
+    """For the client commands: an unreachable server exits 3, an invalid input 2 (a usage
+    mistake, like a malformed one), any other refusal or a timeout 1."""
     try:
         yield
     except (ServerUnavailableError, StoreError) as exc:
         _fail(exc, EXIT_UNREACHABLE)
+    except InvalidInputError as exc:
+        _fail(exc, EXIT_CONFIG)
     except (TimeoutError, RemoteTaskError) as exc:
         _fail(exc, EXIT_FAILED)
 

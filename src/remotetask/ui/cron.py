@@ -20,7 +20,12 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, RemoteTaskError
+from remotetask.errors import (
+    InvalidInputError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    RemoteTaskError,
+)
 from remotetask.jobs import CRONJOB, DELAYED, CronRun, Job, JobQuery
 from remotetask.schedule import Schedule
 from remotetask.service import TaskService
@@ -92,7 +97,11 @@ def cron_new_post(request: Request, current: Visit, form: FormData) -> Response:
     if parsed.errors or form_text(form, "do") != "save":
         return _form_page(request, current, svc, parsed, None)
     assert parsed.schedule is not None
-    job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
+    try:
+        job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
+    except InvalidInputError as exc:  # a typed task refused the input: nothing was stored
+        parsed.errors["input"] = str(exc)
+        return _form_page(request, current, svc, parsed, None)
     current.session.flash(f"Cron job {job_id} added: {parsed.schedule.describe()}.")
     return redirect(url(request, "job", service=str(svc.ref), job_id=job_id))
 

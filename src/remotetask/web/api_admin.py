@@ -40,9 +40,14 @@ MAX_CRON_LIST = 1000
 
 
 def describe(task: Task) -> TaskOut:
-    """A task's name and the first line of its docstring."""
+    """A task's name, the first line of its docstring, and its input and result schemas."""
     doc = inspect.getdoc(task.func) or ""
-    return TaskOut(name=task.name, description=doc.splitlines()[0] if doc else "")
+    return TaskOut(
+        name=task.name,
+        description=doc.splitlines()[0] if doc else "",
+        input_schema=task.input_schema,
+        result_schema=task.result_schema,
+    )
 
 
 def service_out(service: TaskService) -> ServiceOut:

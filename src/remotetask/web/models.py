@@ -35,7 +35,11 @@ class Strict(BaseModel):
 
 class JobIn(Strict):
     task: str = _task_name()
-    input: Any = Field(default=None, description="Any JSON value, given to the task")
+    input: Any = Field(
+        default=None,
+        description="A JSON value for the task: of the task's input schema if it has one "
+        "(see `GET /api/v1/tasks` and the `TaskInput.*` schemas)",
+    )
     start_later: bool = Field(
         default=False, description="Park the job as `start later` until it is started"
     )
@@ -121,6 +125,12 @@ class JobPage(BaseModel):
 class TaskOut(BaseModel):
     name: str
     description: str
+    input_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the input; null: any JSON value"
+    )
+    result_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the result; null: any JSON value"
+    )
 
 
 class ServiceIn(Strict):
@@ -161,6 +171,14 @@ class ProcessingOut(BaseModel):
     processing: bool
 
 
+class FieldProblem(BaseModel):
+    pointer: str = Field(description="Where: e.g. `body/input/items/0/name`")
+    detail: str
+    loc: list[str | int] | None = Field(
+        default=None, description="For a job's input: the keys and indexes within the input"
+    )
+
+
 class ProblemOut(BaseModel):
     """RFC 9457 problem details (``application/problem+json``)."""
 
@@ -170,3 +188,6 @@ class ProblemOut(BaseModel):
     detail: str
     code: str
     instance: str | None = None
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="The fields at fault, for invalid requests and inputs"
+    )
