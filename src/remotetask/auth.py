@@ -175,10 +175,6 @@ class Principal:
         return cls("anonymous", Role.ADMIN, (ALL_SITES,))
 
     @property
-    def is_anonymous(self) -> bool:
-        return self.token_id is None and self.name == "anonymous"
-
-    @property
     def all_sites(self) -> bool:
         """Whether the principal sees every site (needed to manage tokens)."""
         return ALL_SITES in self.sites
@@ -194,11 +190,6 @@ class Principal:
     def sees(self, site: str) -> bool:
         """Whether one of the principal's site patterns matches ``site`` (case-sensitive)."""
         return sites_cover(self.sites, site)
-
-    @property
-    def label(self) -> str:
-        """Who it is, for logs and messages."""
-        return self.name if self.token_id is None else f"token {self.token_id} ({self.name})"
 
 
 IDLE_TIMEOUT = 2 * 60 * 60.0

@@ -108,7 +108,12 @@ class Job:
 
 @dataclass(frozen=True, slots=True)
 class CronRun:
-    """One firing of a cron job: when it was due, when it ran, how it ended."""
+    """One firing of a cron job: when it was due, when it ran, how it ended.
+
+    A firing whose task raised is run again under the task's retry policy on this
+    same record: ``attempts`` counts its runs, and while it waits for the next one
+    ``ended`` is None, ``retry_at`` is set and ``error`` is the last run's.
+    """
 
     id: int
     job_id: int
@@ -118,6 +123,8 @@ class CronRun:
     result: Any = None
     error: str | None = None
     error_type: str | None = None
+    attempts: int = 1
+    retry_at: float | None = None
 
 
 SORTS = ("id", "created", "task", "status", "started", "ended")

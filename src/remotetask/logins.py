@@ -5,7 +5,8 @@ Only a login creates a session, so anonymous visitors leave no state behind
 Sessions live in the database: they survive a restart and every ``serve``
 process behind one address shares them.
 
-The cookie is ``<id>.<pad>``. The database row is keyed by the SHA-256 of the id
+The cookie is ``<id>.<pad>``. The database row is keyed by the SHA-256 of the whole
+cookie (so a cookie with a forged pad names no session and cannot end the real one)
 and keeps the login token XORed with the pad (a one-time pad of random bytes), so
 a copy of the database holds no usable token, and neither does a cookie alone.
 The token is verified again on every request, so revoking it ends its sessions.
@@ -48,10 +49,11 @@ class Logins:
         secret = token.encode("utf-8")
         pad = secrets.token_bytes(len(secret))
         sealed = bytes(a ^ b for a, b in zip(secret, pad, strict=True)).hex()
-        session = Session(_key(session_id), secrets.token_urlsafe(32), token, now, now)
-        store.insert_session(session.key, session.csrf, sealed, now)
         pad_text = base64.urlsafe_b64encode(pad).decode().rstrip("=")
-        return f"{session_id}.{pad_text}", session
+        cookie = f"{session_id}.{pad_text}"
+        session = Session(_key(cookie), secrets.token_urlsafe(32), token, now, now)
+        store.insert_session(session.key, session.csrf, sealed, now)
+        return cookie, session
 
     def find(self, cookie: str | None) -> Session | None:
         """The live session a cookie names; None if absent, malformed, ended or expired."""
@@ -62,7 +64,7 @@ class Logins:
             pad = base64.urlsafe_b64decode(pad_text + "=" * (-len(pad_text) % 4))
         except (binascii.Error, ValueError):
             return None
-        key = _key(session_id)
+        key = _key(cookie)  # the pad is part of the key: a forged pad finds no session
         store = self._store()
         row = store.get_session(key)
         if row is None:
@@ -122,5 +124,5 @@ def client_key(address: str) -> str:
     return str(ip)
 
 
-def _key(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode()).hexdigest()
+def _key(cookie: str) -> str:
+    return hashlib.sha256(cookie.encode()).hexdigest()

@@ -173,7 +173,9 @@ class Processor:
 
     def _fire(self, firing: Firing, now: float) -> None:
         with self._tracking(firing.key, _Running(None, firing.run.id)):
-            self._runner.run_firing(firing, now)
+            outcome = self._runner.run_firing(firing, now)
+        if outcome.next_call is not None:
+            self._schedule_changed = True  # to be tried again: the idle wait must know
 
     @contextlib.contextmanager
     def _tracking(self, key: str, running: _Running) -> Iterator[None]:

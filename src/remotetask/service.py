@@ -8,17 +8,21 @@ original's examples drive time without sleeping. Running jobs is the
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from remotetask import jsonvalue
 from remotetask.clock import Clock, pauses
 from remotetask.console import ConsoleVerbs
 from remotetask.engine import Engine
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, JobNotFoundError
+from remotetask.errors import (
+    InvalidInputError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    JobNotFoundError,
+)
 from remotetask.jobs import (
     CANCELLABLE,
     CANCELLED,
@@ -35,12 +39,10 @@ from remotetask.jobs import (
 from remotetask.processing import Processor
 from remotetask.refs import ServiceRef
 from remotetask.runner import Runner
-from remotetask.schedule import FIELD_SETS, Schedule
+from remotetask.schedule import FIELD_SETS, Schedule, ScheduleFields
 from remotetask.settings import ProcessorKind
 from remotetask.store import NewJob, Store
 from remotetask.tasks import Task
-
-_SCHEDULE_FIELDS = {f.name for f in dataclasses.fields(Schedule)}
 
 
 class JobContext:
@@ -115,67 +117,59 @@ class TaskService(ConsoleVerbs):
         return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
 
     def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
-        """Queue one job per input in a single transaction (bulk enqueue)."""
-        self.app.tasks.require(task)
-        dumps = jsonvalue.dumps
-        return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
+        """Queue one job per input in a single transaction (bulk enqueue).
 
-    def add_cron_job(
-        self,
-        task: str,
-        input: Any = None,
-        *,
-        minute: Iterable[int] = (),
-        hour: Iterable[int] = (),
-        day_of_month: Iterable[int] = (),
-        month: Iterable[int] = (),
-        day_of_week: Iterable[int] = (),
-        delay: float | None = None,
-        cron: str | None = None,
-        timezone: str = "UTC",
-    ) -> int:
+        Every input is checked first: one invalid input adds none of them
+        (InvalidInputError, its field locations starting with the input's index).
+        """
+        encode = self.app.tasks.require(task).encode_input
+        jobs = []
+        for index, value in enumerate(inputs):
+            try:
+                jobs.append(NewJob(task, encode(value), QUEUED))
+            except InvalidInputError as exc:
+                raise exc.at(index) from None
+        return self._insert(jobs)
+
+    def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job (status ``cronjob``) or, with ``delay``, a one-shot ``delayed`` job.
 
-        Its next call time is set by the next processing pass, from that pass's ``now``.
+        The schedule's keywords: ``minute``, ``hour``, ``day_of_month``, ``month``,
+        ``day_of_week`` (sets of ints), ``delay`` (seconds), ``cron`` and ``timezone``
+        (see ``Schedule``). Its next call time is set by the next processing pass, from
+        that pass's ``now``.
         """
-        schedule = Schedule(
-            minute=tuple(minute),
-            hour=tuple(hour),
-            day_of_month=tuple(day_of_month),
-            month=tuple(month),
-            day_of_week=tuple(day_of_week),
-            delay=delay,
-            cron=cron,
-            timezone=timezone,
-        )
-        status = DELAYED if schedule.is_delay else CRONJOB
-        job_id = self._insert([self._new_job(task, input, status, schedule, None)])[0]
+        new = Schedule.of(**schedule)
+        status = DELAYED if new.is_delay else CRONJOB
+        job_id = self._insert([self._new_job(task, input, status, new, None)])[0]
         self._schedule_changed()
         return job_id
 
-    def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
-        """Change a cron or delayed job's schedule and reschedule it; return the new schedule."""
-        unknown = set(fields) - _SCHEDULE_FIELDS
-        if unknown:
-            raise InvalidScheduleError(f"unknown schedule fields: {', '.join(sorted(unknown))}")
-        job = self.job(job_id)
-        if job.schedule is None or job.status not in (CRONJOB, DELAYED):
-            raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
-        if "cron" in fields and fields["cron"] is not None:
-            base = Schedule(cron=fields["cron"])
+    def update_cron_job(self, job_id: int, **schedule: Unpack[ScheduleFields]) -> Schedule:
+        """Replace a waiting cron or delayed job's whole schedule and reschedule it.
+
+        The original's ``job.update(...)`` followed by ``service.reschedule(id)``: what
+        is not given takes its default, as in ``add_cron_job``, so
+        ``update_cron_job(id, minute=(5,))`` drops an hour set before. A cron job stays
+        a cron job and a delayed job stays delayed. ``change_cron_job`` keeps the rest.
+        """
+        return self._replace_schedule(self._waiting_cron_job(job_id), Schedule.of(**schedule))
+
+    def change_cron_job(self, job_id: int, **fields: Unpack[ScheduleFields]) -> Schedule:
+        """Change only the schedule fields given, keep the others, and reschedule the job.
+
+        Not in the original (its ``update`` replaced everything; see ``update_cron_job``).
+        Giving ``cron`` drops the field sets; giving a field set drops a crontab
+        expression and its timezone, since field sets are always UTC.
+        """
+        job = self._waiting_cron_job(job_id)
+        assert job.schedule is not None
+        kept: dict[str, Any] = job.schedule.to_json()
+        if fields.get("cron") is not None:
+            kept = {}
         elif any(name in fields for name in FIELD_SETS):
-            # Field sets are always UTC: a crontab's timezone does not carry over.
-            base = dataclasses.replace(job.schedule, cron=None, delay=None, timezone="UTC")
-        else:
-            base = job.schedule
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()
-        }
-        schedule = dataclasses.replace(base, **values)
-        if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
-            raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
-        self._schedule_changed()
-        return schedule
+            kept = {name: kept[name] for name in FIELD_SETS}
+        return self._replace_schedule(job, Schedule.of(**{**kept, **fields}))
 
     def reschedule(self, job_id: int) -> bool:
         """Recompute the next call time of a cron or delayed job on the next pass."""
@@ -209,6 +203,27 @@ class TaskService(ConsoleVerbs):
             )
         return self.store.delete_jobs(self.ref, frozenset(Status(value) for value in wanted))
 
+    def _waiting_cron_job(self, job_id: int) -> Job:
+        job = self.job(job_id)
+        if job.schedule is None or job.status not in (CRONJOB, DELAYED):
+            raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
+        return job
+
+    def _replace_schedule(self, job: Job, schedule: Schedule) -> Schedule:
+        """Store a job's new schedule; its next call time comes from the next pass."""
+        if schedule.is_delay != (job.status == DELAYED):
+            raise InvalidScheduleError(
+                f"job {job.id} is delayed and stays so: give a delay, or cancel it and add "
+                "a cron job"
+                if job.status == DELAYED
+                else f"job {job.id} is a cron job and stays one: a delay is for a one-shot "
+                "job; cancel it and add a delayed job"
+            )
+        if not self.store.set_schedule(self.ref, job.id, jsonvalue.dumps(schedule.to_json())):
+            raise InvalidStatusError(f"job {job.id} is no longer a waiting cron job")
+        self._schedule_changed()
+        return schedule
+
     def _new_job(
         self,
         task: str,
@@ -217,9 +232,9 @@ class TaskService(ConsoleVerbs):
         schedule: Schedule | None,
         idempotency_key: str | None,
     ) -> NewJob:
-        self.app.tasks.require(task)
+        input_json = self.app.tasks.require(task).encode_input(input)
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
-        return NewJob(task, jsonvalue.dumps(input), status, schedule_json, idempotency_key)
+        return NewJob(task, input_json, status, schedule_json, idempotency_key)
 
     def _insert(self, jobs: list[NewJob]) -> list[int]:
         ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())

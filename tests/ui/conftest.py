@@ -9,12 +9,13 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pytest
+from pydantic import BaseModel, Field
 
 import remotetask
 from tests.ui.server import serve
@@ -57,25 +58,18 @@ def register_tasks(app: remotetask.App) -> None:
     def convert(input: object) -> str:
         return "converted"
 
-    app.tasks.add(SchemaTask("resize", lambda input: input))
+    @app.task
+    def resize(input: ResizeInput) -> None:
+        return None
 
 
-@dataclass(frozen=True)
-class SchemaTask(remotetask.Task):
-    """A task with an input JSON Schema, as typed tasks will have (read via getattr)."""
+class ResizeInput(BaseModel):
+    """A typed task's input: the add form is built from its JSON Schema."""
 
-    input_schema: dict[str, object] = field(
-        default_factory=lambda: {
-            "type": "object",
-            "required": ["file"],
-            "properties": {
-                "file": {"type": "string", "description": "the picture to resize"},
-                "width": {"type": "integer", "default": 800},
-                "keep_ratio": {"type": "boolean"},
-                "format": {"enum": ["png", "jpeg"]},
-            },
-        }
-    )
+    file: str = Field(description="the picture to resize")
+    width: int = 800
+    keep_ratio: bool = False
+    format: Literal["png", "jpeg"] = "png"
 
 
 @pytest.fixture(scope="session")

@@ -180,11 +180,11 @@ def test_a_bad_field_set_is_explained(
     page.get_by_label("Hour").fill("two")
     page.get_by_role("button", name="Preview").click()
     expect(page.locator("#err-hour")).to_have_text(
-        "Hour: use * or numbers separated by commas or spaces"
+        "hour: 'two' is not a number; give * or numbers from 0 to 23 separated by spaces or commas"
     )
     page.get_by_label("Hour").fill("25")
     page.get_by_role("button", name="Add cron job").click()
-    expect(page.locator("#err-schedule")).to_be_visible()
+    expect(page.locator("#err-hour")).to_contain_text("within 0-23")
     assert svc.list_jobs() == []
 
 

@@ -325,7 +325,7 @@ def test_add_a_job_from_a_schema_built_form_and_from_the_json_editor(
     page.get_by_role("button", name="Add the job").click()
     expect(page.locator("#err-width")).to_contain_text("whole number")
     page.get_by_label("width").fill("640")
-    page.get_by_label("keep_ratio").check()
+    page.get_by_label("Keep Ratio").check()
     page.get_by_label("format").select_option("png")
     page.get_by_role("button", name="Add the job").click()
     expect(page.get_by_role("status")).to_contain_text("added")

@@ -9,7 +9,6 @@ from remotetask.auth import REQUIRED_ROLE, Action, Role
 from remotetask.failures import normalise
 from remotetask.jobs import ERROR, QUEUED
 from remotetask.ui import Principal
-from remotetask.ui.cron import field_set
 from remotetask.ui.filters import ago, count, detail_templates, duration
 from remotetask.ui.inputs import parse_json, schema_fields
 from remotetask.ui.overview import CHART_HEIGHT, TOP, chart
@@ -37,16 +36,6 @@ def test_the_role_table_names_every_action_once() -> None:
     assert submit.may(Action.START_JOB)
     assert not submit.may(Action.ADD_CRON)  # cron jobs need admin, in the UI as in the API
     assert REQUIRED_ROLE[Action.CHANGE_CRON] == Role.ADMIN
-
-
-def test_field_sets_take_a_star_or_numbers_split_by_commas_or_spaces() -> None:
-    assert field_set("*") == ()
-    assert field_set(" ") == ()
-    assert field_set("2, 13") == (2, 13)
-    assert field_set("10 13") == (10, 13)
-    for bad in ("two", "1-5", "-1", "²", "99999"):
-        with pytest.raises(ValueError, match=r"\w"):
-            field_set(bad)
 
 
 def test_the_jobs_view_reads_and_writes_its_url() -> None:

@@ -30,7 +30,9 @@ JOB_COLUMNS = (
     "j.schedule, j.next_call, j.cancel_requested, j.claim, j.error_type, j.paused"
 )
 JOB_FROM = "jobs j JOIN services s ON s.id = j.service_id"
-RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error, error_type"
+RUN_COLUMNS = (
+    "id, job_id, scheduled_for, started, ended, result, error, error_type, attempts, retry_at"
+)
 
 
 class Cursor(Protocol):
@@ -117,6 +119,8 @@ def row_to_run(row: Sequence[Any]) -> CronRun:
         result=jsonvalue.loads(row[5]),
         error=row[6],
         error_type=row[7],
+        attempts=int(row[8]),
+        retry_at=row[9],
     )
 
 

@@ -170,13 +170,30 @@ class Store(Protocol):
         """
 
     def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
-        """End a cron run and copy its result or error onto the cron job."""
+        """End a cron run and copy its result or error onto the cron job.
+
+        Guarded by the run's claim key. A ``queued`` outcome does not end the run: it
+        waits, unclaimed, to be tried again at ``outcome.next_call``. Either way the
+        cron job's attempts count one more run.
+        """
+
+    def claim_cron_retries(
+        self, ref: ServiceRef, now: float, limit: int, lease_until: float
+    ) -> list[tuple[Job, CronRun, str]]:
+        """Claim up to ``limit`` cron runs whose retry is due, with a fresh key each.
+
+        Each claimed run counts one more attempt; no two callers get the same run.
+        A due run whose cron job is no longer a ``cronjob`` (cancelled) ends instead.
+        """
 
     def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
         """The latest runs of a cron job, newest first."""
 
     def has_due(self, ref: ServiceRef, now: float) -> bool:
-        """Whether a queued, delayed or cron job is due at ``now`` (scheduled ones only)."""
+        """Whether a queued, delayed or cron job, or a cron retry, is due at ``now``.
+
+        Cron and delayed jobs count only once scheduled (their next call time set).
+        """
 
     def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
         """End cron runs whose lease ran out before ``now`` with ``error``; return how many."""
@@ -191,7 +208,7 @@ class Store(Protocol):
         """The schema version this remotetask needs (its newest migration)."""
 
     def next_due(self, ref: ServiceRef) -> float | None:
-        """The earliest future time at which something of the service becomes due."""
+        """The earliest time at which a job, a cron firing or a cron retry becomes due."""
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(service_ref)`` soon after jobs are added anywhere (a hint only).

@@ -21,9 +21,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from remotetask.auth import Action
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, RemoteTaskError
+from remotetask.errors import (
+    InvalidInputError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    RemoteTaskError,
+)
 from remotetask.jobs import CRONJOB, DELAYED, Job
-from remotetask.schedule import Schedule
+from remotetask.schedule import Schedule, field_text, parse_field
 from remotetask.service import TaskService
 from remotetask.ui.common import (
     Visit,
@@ -87,7 +92,11 @@ def cron_new_post(request: Request, current: Visit, form: FormData) -> Response:
     if parsed.errors or form_text(form, "do") != "save":
         return _form_page(request, current, svc, parsed, None)
     assert parsed.schedule is not None
-    job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
+    try:
+        job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
+    except InvalidInputError as exc:  # a typed task refused the input: nothing was stored
+        parsed.errors["input"] = str(exc)
+        return _form_page(request, current, svc, parsed, None)
     flash(request, current, f"Cron job {job_id} added: {describe(parsed.schedule)}.")
     return redirect(url(request, "job", service=str(svc.ref), job_id=job_id))
 
@@ -134,11 +143,11 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
         return parsed
     arguments: dict[str, Any] = {}
     if kind == "fields":
-        for name, label, _ in FORM_FIELDS:
+        for name, _, _ in FORM_FIELDS:
             try:
-                arguments[name] = field_set(parsed.values[name])
-            except ValueError:
-                parsed.errors[name] = f"{label}: use * or numbers separated by commas or spaces"
+                arguments[name] = parse_field(name, parsed.values[name])
+            except InvalidScheduleError as exc:
+                parsed.errors[name] = str(exc)
     elif kind == "cron":
         if not parsed.values["cron"]:
             parsed.errors["cron"] = "type a crontab expression, such as 0 3 * * *"
@@ -162,20 +171,6 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
     return parsed
 
 
-def field_set(text: str) -> tuple[int, ...]:
-    """``*`` or nothing: every value (an empty set); else numbers split by commas or spaces.
-
-    The one place the form reads a field's text, so it can follow the shared parser
-    of ``remotetask.schedule`` once there is one.
-    """
-    parts = text.replace(",", " ").split()
-    if not parts or parts == ["*"]:
-        return ()
-    if not all(part.isascii() and part.isdigit() and len(part) < 4 for part in parts):
-        raise ValueError(text)
-    return tuple(int(part) for part in parts)
-
-
 def _seconds(text: str) -> float | None:
     """A delay in seconds: more than 0 and at most ten years, else None."""
     try:
@@ -195,8 +190,7 @@ def form_of(schedule: Schedule) -> CronForm:
         "delay": "" if schedule.delay is None else f"{schedule.delay:g}",
     }
     for name, _, _ in FORM_FIELDS:
-        chosen: tuple[int, ...] = getattr(schedule, name)
-        values[name] = ",".join(str(v) for v in chosen) if chosen else "*"
+        values[name] = field_text(name, getattr(schedule, name))
     return CronForm(values, schedule=schedule)
 
 

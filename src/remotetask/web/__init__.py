@@ -22,6 +22,7 @@ from remotetask.web.errors import install_problem_handlers
 from remotetask.web.guard import BodyGuard
 from remotetask.web.metrics import Metrics
 from remotetask.web.models import ProblemOut
+from remotetask.web.schemas import install_task_schemas
 from remotetask.web.settings import WebSettings
 
 __all__ = ["WebSettings", "create_web_app"]
@@ -73,6 +74,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     api.state.metrics = metrics
     api.state.authenticator = Authenticator(app, enabled=settings.auth)
     install_problem_handlers(api)
+    install_task_schemas(api, app)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
     api.mount("/ui", create_ui_app(app, app.tokens.verify, extra_templates=settings.templates))

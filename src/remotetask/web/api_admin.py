@@ -25,6 +25,7 @@ from remotetask.web.models import (
     Count,
     CronJobIn,
     CronJobPatch,
+    CronScheduleIn,
     JobIdPath,
     JobOut,
     ProcessingOut,
@@ -39,9 +40,14 @@ MAX_CRON_LIST = 1000
 
 
 def describe(task: Task) -> TaskOut:
-    """A task's name and the first line of its docstring."""
+    """A task's name, the first line of its docstring, and its input and result schemas."""
     doc = inspect.getdoc(task.func) or ""
-    return TaskOut(name=task.name, description=doc.splitlines()[0] if doc else "")
+    return TaskOut(
+        name=task.name,
+        description=doc.splitlines()[0] if doc else "",
+        input_schema=task.input_schema,
+        result_schema=task.result_schema,
+    )
 
 
 def service_out(service: TaskService) -> ServiceOut:
@@ -166,13 +172,29 @@ def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
     return JobOut.of(job)
 
 
-@router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
-def update_cron_job(
-    service: Annotated[TaskService, Depends(service_for(Action.CHANGE_CRON))],
-    job_id: JobIdPath,
-    body: CronJobPatch,
-) -> JobOut:
-    """Change the given schedule fields and reschedule the job."""
+ChangeCronService = Annotated[TaskService, Depends(service_for(Action.CHANGE_CRON))]
+
+
+@router.put(
+    "/services/{service}/cron-jobs/{job_id}/schedule",
+    tags=["cron"],
+    summary="Replace a cron job's schedule",
+)
+def update_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronScheduleIn) -> JobOut:
+    """Replace the whole schedule and reschedule the job (the original's ``update``).
+
+    Fields not given take their defaults, so ``{"minute": [5]}`` drops an hour set
+    before. A cron job stays a cron job, a delayed job stays delayed.
+    """
+    service.update_cron_job(job_id, **body.model_dump())
+    return JobOut.of(service.job(job_id))
+
+
+@router.patch(
+    "/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change some schedule fields"
+)
+def change_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+    """Change only the schedule fields given, keep the others, and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
-    service.update_cron_job(job_id, **fields)
+    service.change_cron_job(job_id, **fields)
     return JobOut.of(service.job(job_id))

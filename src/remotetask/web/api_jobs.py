@@ -15,10 +15,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from remotetask import jsonvalue
 from remotetask.auth import Action
 from remotetask.clock import pauses
 from remotetask.errors import InvalidStatusError
-from remotetask.jobs import FINISHED, JobQuery, Status
+from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.service import TaskService
 from remotetask.web.auth import ReadService, service_for
 from remotetask.web.errors import Problem
@@ -55,7 +56,7 @@ def add_job(
     different task or input is refused with 422.
     """
     key = _idempotency_key(idempotency_key)
-    if body.delay is not None:
+    if body.delay:  # 0 is no delay, as the original: the job is queued at once
         if body.start_later or key is not None:
             raise Problem(422, "delay cannot be combined with start_later or an Idempotency-Key")
         job_id = service.add_cron_job(body.task, body.input, delay=body.delay)
@@ -64,7 +65,7 @@ def add_job(
             body.task, body.input, start_later=body.start_later, idempotency_key=key
         )
     job = service.job(job_id)
-    if key is not None and (job.task != body.task or job.input != body.input):
+    if key is not None and not _same_request(service, job, body):
         raise Problem(
             422,
             f"the Idempotency-Key was already used for job {job.id} with another task or input",
@@ -75,6 +76,16 @@ def add_job(
         request.url_for("get_job", service=str(service.ref), job_id=job.id)
     )
     return JobOut.of(job)
+
+
+def _same_request(service: TaskService, job: Job, body: JobIn) -> bool:
+    """Whether the first job under a key came from this request: same task, same input.
+
+    Inputs are compared as stored, so a typed input matches however it was spelled.
+    """
+    if job.task != body.task:
+        return False
+    return bool(job.input == jsonvalue.loads(service.app.tasks[body.task].encode_input(body.input)))
 
 
 @router.get("", summary="List jobs")

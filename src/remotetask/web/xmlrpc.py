@@ -56,8 +56,9 @@ def _job_id(value: Any) -> int:
     return value
 
 
-def _get_available_tasks(service: TaskService) -> dict[str, str]:
-    return {name: name for name in sorted(service.available_tasks())}
+def _get_available_tasks(service: TaskService) -> list[str]:
+    """The task names, sorted: what the original's XML-RPC view returned."""
+    return sorted(service.available_tasks())
 
 
 def _add(service: TaskService, task: str, input: Any = None, start_later: bool = False) -> int:
@@ -69,8 +70,13 @@ def _add(service: TaskService, task: str, input: Any = None, start_later: bool =
 
 
 def _cancel(service: TaskService, jobid: Any) -> bool:
-    service.job(_job_id(jobid))
-    return service.cancel(jobid)
+    """Always True, as the original's view: its answer was documented as meaningless.
+
+    A finished job or an id this service does not know is left alone and still
+    answers True; ``getStatus`` tells what happened. The JSON API reports more.
+    """
+    service.cancel(_job_id(jobid))
+    return True
 
 
 def _start_job(service: TaskService, jobid: Any) -> bool:
@@ -82,8 +88,8 @@ METHODS: dict[str, Method] = {
     "getAvailableTasks": Method(
         _get_available_tasks,
         Action.READ,
-        [["struct"]],
-        "The tasks this service can run, as a struct mapping each name to itself.",
+        [["array"]],
+        "The names of the tasks this service can run, sorted.",
     ),
     "add": Method(
         _add,
@@ -95,7 +101,7 @@ METHODS: dict[str, Method] = {
         _cancel,
         Action.CANCEL_JOB,
         [["boolean", "int"]],
-        "cancel(jobid): cancel a job; True if it did.",
+        "cancel(jobid): cancel a waiting job, ask a running one to stop; always True.",
     ),
     "startJob": Method(
         _start_job,
