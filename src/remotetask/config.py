@@ -13,6 +13,7 @@ equivalent of the original's zope.conf product-config section.
     port = 8470                        # largest request body, long-poll cap
     max_body = 1048576
     max_wait = 60.0
+    templates = "ui-templates"         # <task>_detail.html renderers for the UI
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class Config:
     """Largest request body accepted, in bytes (413 beyond it)."""
     max_wait: float = 60.0
     """Cap on a job request's long-poll ``?wait=`` seconds."""
+    templates: str | None = None
+    """A folder of UI templates (``<task>_detail.html``) searched before the built-in ones."""
 
     def merged(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (non-None) values applied, lists normalised to tuples."""

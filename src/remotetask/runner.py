@@ -20,6 +20,7 @@ from typing import Any
 
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
+from remotetask.failures import exception_type
 from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
@@ -226,7 +227,7 @@ class Runner:
             return Outcome(COMPLETED, result_json=result_json)
         except Exception as exc:
             expected = isinstance(exc, TaskError | InvalidInputError)
-            message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+            message, kind = str(exc), exception_type(exc)  # the original kept the message
             trace = None if expected else traceback.format_exc()
             if not expected:
                 log.error(
@@ -239,8 +240,10 @@ class Runner:
                 )
             delay = task.retry.decide(exc, job.attempts)
             if delay is None:
-                return Outcome(ERROR, error=message, traceback=trace)
-            return Outcome(QUEUED, error=message, traceback=trace, next_call=now + delay)
+                return Outcome(ERROR, error=message, traceback=trace, error_type=kind)
+            return Outcome(
+                QUEUED, error=message, traceback=trace, next_call=now + delay, error_type=kind
+            )
 
     def _persist(self, write: Callable[[], bool]) -> bool:
         """Retry writing an outcome while the database is unreachable, for up to one lease.

@@ -15,6 +15,7 @@ from typing import Any, Unpack
 
 from remotetask import jsonvalue
 from remotetask.clock import Clock, pauses
+from remotetask.console import ConsoleVerbs
 from remotetask.engine import Engine
 from remotetask.errors import (
     InvalidInputError,
@@ -73,7 +74,7 @@ class JobContext:
         return self._store.cancel_requested(self.job_id)
 
 
-class TaskService:
+class TaskService(ConsoleVerbs):
     """A named service in a site: queues jobs for the app's tasks and runs them."""
 
     def __init__(self, app: Engine, ref: ServiceRef) -> None:
@@ -274,10 +275,6 @@ class TaskService:
 
     def cron_runs(self, job_id: int, limit: int = 50) -> list[CronRun]:
         return self.store.cron_runs(self.ref, job_id, limit)
-
-    def throughput(self, since: float) -> dict[int, int]:
-        """Jobs completed or failed per whole minute from ``since`` on (0 is the first)."""
-        return self.store.finished_per_minute(self.ref, since)
 
     # -- synchronous processing -------------------------------------------------------
 

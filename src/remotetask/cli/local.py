@@ -220,6 +220,11 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
     is_flag=True,
     help="Serve without tokens; refused unless the address is loopback.",
 )
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of UI templates (<task>_detail.html); env REMOTETASK_TEMPLATES.",
+)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def serve(
@@ -229,6 +234,7 @@ def serve(
     port: int | None,
     max_body: int | None,
     insecure_no_auth: bool,
+    templates: str | None,
     log_format: str,
 ) -> None:
     """HTTP API, XML-RPC, health and metrics, and processing, in one process."""
@@ -236,7 +242,12 @@ def serve(
     from remotetask.web.serve import run
 
     with local_errors():
-        config = _config(ctx, {**flags, "host": host, "port": port, "max_body": max_body})
+        config = _config(
+            ctx,
+            {**flags, "host": host, "port": port, "max_body": max_body, "templates": templates},
+        )
+        if config.templates is not None and not os.path.isdir(config.templates):
+            raise ConfigError(f"the templates folder {config.templates} does not exist")
         if insecure_no_auth and not is_loopback(config.host):
             raise ConfigError(
                 f"--insecure-no-auth is refused on {config.host}: use a loopback address"
@@ -255,6 +266,7 @@ def serve(
                 auth=not insecure_no_auth,
                 autostart=config.autostart or ("*@*",),
                 shutdown_grace=config.shutdown_grace,
+                templates=config.templates,
             )
             sock = _bind(config.host, config.port)
             bound = sock.getsockname()[1]

@@ -32,9 +32,10 @@ class CronVerbs(SqlVerbs):
         with self._tx(write=True) as cur:
             sid = self._service_id(cur, ref)
             cur.execute(
-                "UPDATE jobs SET schedule = COALESCE(?, schedule), next_call = NULL "
+                "UPDATE jobs SET schedule = COALESCE(?, schedule), "
+                "next_call = CASE WHEN paused = 1 THEN ? ELSE NULL END "
                 "WHERE id = ? AND service_id = ? AND status IN (?, ?)",
-                (schedule_json, job_id, sid, str(CRONJOB), str(DELAYED)),
+                (schedule_json, NEVER, job_id, sid, str(CRONJOB), str(DELAYED)),
             )
             return cur.rowcount == 1
 
@@ -141,14 +142,15 @@ class CronVerbs(SqlVerbs):
         with self._tx(write=True) as cur:
             cur.execute(
                 "UPDATE cron_runs SET ended = ?, retry_at = ?, result = ?, error = ?, "
-                "traceback = ?, claim = NULL, lease_until = NULL WHERE id = ? AND claim = ? "
-                "RETURNING job_id",
+                "traceback = ?, error_type = ?, claim = NULL, lease_until = NULL "
+                "WHERE id = ? AND claim = ? RETURNING job_id",
                 (
                     None if again else now,
                     outcome.next_call if again else None,
                     outcome.result_json,
                     outcome.error,
                     outcome.traceback,
+                    outcome.error_type,
                     run_id,
                     key,
                 ),
@@ -158,8 +160,15 @@ class CronVerbs(SqlVerbs):
                 return False
             cur.execute(
                 "UPDATE jobs SET result = COALESCE(?, result), error = ?, traceback = ?, "
-                "ended = ?, attempts = attempts + 1 WHERE id = ?",
-                (outcome.result_json, outcome.error, outcome.traceback, now, row[0]),
+                "error_type = ?, ended = ?, attempts = attempts + 1 WHERE id = ?",
+                (
+                    outcome.result_json,
+                    outcome.error,
+                    outcome.traceback,
+                    outcome.error_type,
+                    now,
+                    row[0],
+                ),
             )
             return True
 

@@ -77,7 +77,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     install_task_schemas(api, app)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
-    api.mount("/ui", create_ui_app(app, app.tokens.verify))
+    api.mount("/ui", create_ui_app(app, app.tokens.verify, extra_templates=settings.templates))
     api.add_middleware(BodyGuard, max_body=settings.max_body)
     return api
 

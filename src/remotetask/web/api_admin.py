@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role
+from remotetask.auth import Action, Principal
 from remotetask.errors import InvalidReferenceError, InvalidStatusError, JobNotFoundError
 from remotetask.jobs import CRONJOB, DELAYED, JobQuery
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
 from remotetask.tasks import Task
-from remotetask.web.auth import AdminService, OperateService, ReadService, require
+from remotetask.web.auth import ReadService, require, service_for
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
     CleanIn,
@@ -63,7 +63,7 @@ def service_out(service: TaskService) -> ServiceOut:
 
 @router.get("/tasks", tags=["tasks"], summary="List the tasks this server can run")
 def list_tasks(
-    request: Request, _: Annotated[Principal, Depends(require(Role.READ))]
+    request: Request, _: Annotated[Principal, Depends(require(Action.READ))]
 ) -> list[TaskOut]:
     app: App = request.app.state.app
     return [describe(task) for task in sorted(app.tasks.values(), key=lambda t: t.name)]
@@ -77,7 +77,7 @@ def service_tasks(service: ReadService) -> list[TaskOut]:
 
 @router.get("/services", tags=["services"], summary="List the services the token may see")
 def list_services(
-    request: Request, caller: Annotated[Principal, Depends(require(Role.READ))]
+    request: Request, caller: Annotated[Principal, Depends(require(Action.READ))]
 ) -> list[ServiceOut]:
     app: App = request.app.state.app
     return [service_out(s) for s in app.services() if caller.sees(s.ref.site)]
@@ -85,7 +85,9 @@ def list_services(
 
 @router.post("/services", tags=["services"], status_code=201, summary="Create a service")
 def create_service(
-    body: ServiceIn, request: Request, caller: Annotated[Principal, Depends(require(Role.ADMIN))]
+    body: ServiceIn,
+    request: Request,
+    caller: Annotated[Principal, Depends(require(Action.CREATE_SERVICE))],
 ) -> ServiceOut:
     try:
         ref = ServiceRef.parse(body.ref)
@@ -103,20 +105,26 @@ def get_service(service: ReadService) -> ServiceOut:
 
 
 @router.post("/services/{service}/processing/start", tags=["services"], summary="Start processing")
-def start_processing(service: OperateService) -> ProcessingOut:
+def start_processing(
+    service: Annotated[TaskService, Depends(service_for(Action.PROCESSING))],
+) -> ProcessingOut:
     service.start_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/processing/stop", tags=["services"], summary="Stop processing")
-def stop_processing(service: OperateService) -> ProcessingOut:
+def stop_processing(
+    service: Annotated[TaskService, Depends(service_for(Action.PROCESSING))],
+) -> ProcessingOut:
     """Stop claiming jobs; running ones get the grace period, then return to the queue."""
     service.stop_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/clean", tags=["jobs"], summary="Remove finished jobs")
-def clean(service: AdminService, body: CleanIn | None = None) -> Count:
+def clean(
+    service: Annotated[TaskService, Depends(service_for(Action.CLEAN))], body: CleanIn | None = None
+) -> Count:
     """Remove jobs with the given finished statuses (default all three); returns how many."""
     statuses = (body or CleanIn()).statuses
     try:
@@ -128,7 +136,9 @@ def clean(service: AdminService, body: CleanIn | None = None) -> Count:
 @router.post(
     "/services/{service}/cron-jobs", tags=["cron"], status_code=201, summary="Add a cron job"
 )
-def add_cron_job(service: AdminService, body: CronJobIn) -> JobOut:
+def add_cron_job(
+    service: Annotated[TaskService, Depends(service_for(Action.ADD_CRON))], body: CronJobIn
+) -> JobOut:
     """Fields sets (as the original) or a crontab expression with a time zone."""
     job_id = service.add_cron_job(
         body.task,
@@ -162,12 +172,15 @@ def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
     return JobOut.of(job)
 
 
+ChangeCronService = Annotated[TaskService, Depends(service_for(Action.CHANGE_CRON))]
+
+
 @router.put(
     "/services/{service}/cron-jobs/{job_id}/schedule",
     tags=["cron"],
     summary="Replace a cron job's schedule",
 )
-def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronScheduleIn) -> JobOut:
+def update_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronScheduleIn) -> JobOut:
     """Replace the whole schedule and reschedule the job (the original's ``update``).
 
     Fields not given take their defaults, so ``{"minute": [5]}`` drops an hour set
@@ -180,7 +193,7 @@ def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronSchedule
 @router.patch(
     "/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change some schedule fields"
 )
-def change_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+def change_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
     """Change only the schedule fields given, keep the others, and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
     service.change_cron_job(job_id, **fields)

@@ -12,15 +12,16 @@ import base64
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from remotetask import jsonvalue
+from remotetask.auth import Action
 from remotetask.clock import pauses
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.service import TaskService
-from remotetask.web.auth import OperateService, ReadService, SubmitService
+from remotetask.web.auth import ReadService, service_for
 from remotetask.web.errors import Problem
 from remotetask.web.models import (
     Cancelled,
@@ -43,7 +44,7 @@ MAX_KEY = 255
 @router.post("", status_code=201, summary="Add a job")
 def add_job(
     body: JobIn,
-    service: SubmitService,
+    service: Annotated[TaskService, Depends(service_for(Action.ADD_JOB))],
     request: Request,
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=MAX_KEY + 2)] = None,
@@ -141,27 +142,35 @@ async def get_job(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")
-def cancel_job(service: OperateService, job_id: JobIdPath) -> Cancelled:
+def cancel_job(
+    service: Annotated[TaskService, Depends(service_for(Action.CANCEL_JOB))], job_id: JobIdPath
+) -> Cancelled:
     """Cancel a waiting job at once or ask a running one to stop; false if it had ended."""
     service.job(job_id)
     return Cancelled(cancelled=service.cancel(job_id))
 
 
 @router.post("/{job_id}/start", summary="Start a start-later job")
-def start_job(service: SubmitService, job_id: JobIdPath) -> Started:
+def start_job(
+    service: Annotated[TaskService, Depends(service_for(Action.START_JOB))], job_id: JobIdPath
+) -> Started:
     """Queue a ``start later`` job: true the first time, false afterwards."""
     service.job(job_id)
     return Started(started=service.start_job(job_id))
 
 
 @router.post("/{job_id}/retry", summary="Retry an errored job")
-def retry_job(service: OperateService, job_id: JobIdPath) -> Retried:
+def retry_job(
+    service: Annotated[TaskService, Depends(service_for(Action.RETRY_JOB))], job_id: JobIdPath
+) -> Retried:
     """Queue an ``error`` job again with its attempts reset; false if it is not in error."""
     return Retried(retried=service.retry(job_id))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a finished job")
-def delete_job(service: OperateService, job_id: JobIdPath) -> Response:
+def delete_job(
+    service: Annotated[TaskService, Depends(service_for(Action.DELETE_JOB))], job_id: JobIdPath
+) -> Response:
     """Remove one completed, error or cancelled job; 409 if it has not finished."""
     if not service.delete(job_id):
         raise InvalidStatusError(f"job {job_id} has not finished; cancel it first")
@@ -169,7 +178,7 @@ def delete_job(service: OperateService, job_id: JobIdPath) -> Response:
 
 
 @router.post("/cancel-all", summary="Cancel every waiting job")
-def cancel_all(service: OperateService) -> Count:
+def cancel_all(service: Annotated[TaskService, Depends(service_for(Action.CANCEL_ALL))]) -> Count:
     """Cancel every queued, delayed, cron and start-later job; running jobs are not touched."""
     return Count(count=service.cancel_all())
 

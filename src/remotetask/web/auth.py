@@ -17,7 +17,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role
+from remotetask.auth import REQUIRED_ROLE, Action, Principal
 from remotetask.errors import InvalidReferenceError, UnknownServiceError
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
@@ -88,18 +88,25 @@ def principal(
     return authenticator.from_secret(secret)
 
 
-def require(role: Role) -> Callable[[Principal], Principal]:
-    """A dependency: an authenticated caller whose role includes ``role``."""
+def _check(caller: Principal, action: Action) -> None:
+    """403 unless the one role table (``remotetask.auth.REQUIRED_ROLE``) allows ``action``."""
+    if not caller.may(action):
+        role = REQUIRED_ROLE[action].value
+        raise _forbidden(f"{action} needs the {role} role; the token has {caller.role.value}")
+
+
+def require(action: Action) -> Callable[[Principal], Principal]:
+    """A dependency: an authenticated caller whose role is enough for ``action``."""
 
     def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not caller.allows(role):
-            raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
+        _check(caller, action)
         return caller
 
+    check.action = action  # type: ignore[attr-defined]  # read by the role parity test
     return check
 
 
-def resolve_service(app: App, caller: Principal, text: str, role: Role) -> TaskService:
+def resolve_service(app: App, caller: Principal, text: str, action: Action) -> TaskService:
     """The service ``text`` names, as the caller may see it: 404 if hidden, 403 if too weak."""
     try:
         ref = ServiceRef.parse(text)
@@ -107,8 +114,7 @@ def resolve_service(app: App, caller: Principal, text: str, role: Role) -> TaskS
         raise UnknownServiceError(f"no service {text!r}: {exc}") from None
     if not caller.sees(ref.site):
         raise UnknownServiceError(f"no service {ref}")
-    if not caller.allows(role):
-        raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
+    _check(caller, action)
     return app.service(ref)
 
 
@@ -121,19 +127,17 @@ ServicePath = Annotated[
 ]
 
 
-def service_for(role: Role) -> Callable[..., TaskService]:
+def service_for(action: Action) -> Callable[..., TaskService]:
     """A dependency: the ``{service}`` of the path, checked against the caller's token."""
 
     def resolve(
         request: Request, service: ServicePath, caller: Annotated[Principal, Depends(principal)]
     ) -> TaskService:
-        return resolve_service(request.app.state.app, caller, service, role)
+        return resolve_service(request.app.state.app, caller, service, action)
 
+    resolve.action = action  # type: ignore[attr-defined]  # read by the role parity test
     return resolve
 
 
-ReadService = Annotated[TaskService, Depends(service_for(Role.READ))]
-"""The path's service, for a caller with at least the read role."""
-SubmitService = Annotated[TaskService, Depends(service_for(Role.SUBMIT))]
-OperateService = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
-AdminService = Annotated[TaskService, Depends(service_for(Role.ADMIN))]
+ReadService = Annotated[TaskService, Depends(service_for(Action.READ))]
+"""The path's service, for a caller allowed to read."""

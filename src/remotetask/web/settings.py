@@ -19,3 +19,5 @@ class WebSettings:
     """Directives of the services to process while the app runs (lifespan)."""
     shutdown_grace: float | None = None
     """Grace for running jobs at shutdown; None: the App's setting."""
+    templates: str | None = None
+    """A folder of UI templates searched before the built-in ones (``<task>_detail.html``)."""
