@@ -59,7 +59,7 @@ class Logins:
         """The live session a cookie names; None if absent, malformed, ended or expired."""
         if not cookie or not cookie.isascii() or cookie.count(".") != 1:
             return None
-        session_id, _, pad_text = cookie.partition(".")
+        pad_text = cookie.partition(".")[2]
         try:
             pad = base64.urlsafe_b64decode(pad_text + "=" * (-len(pad_text) % 4))
         except (binascii.Error, ValueError):
