@@ -68,17 +68,18 @@ class Runner:
         lease_until = now + self.engine.settings.lease_seconds
         return self.engine.store.claim(self.ref, now, limit, self.engine.worker_name, lease_until)
 
-    def run(self, claim: Claim, now: float, *, claim_next: bool = False) -> Ran:
+    def run(self, claim: Claim, now: float, *, claim_next: Callable[[], bool] | None = None) -> Ran:
         """Run a claimed job and store how it ended (refused if the claim was superseded).
 
-        With ``claim_next`` the outcome is stored and the service's next due job
-        claimed in one transaction (one commit per job on a long queue).
+        When ``claim_next`` (asked once the task has returned) says so, the outcome is
+        stored and the service's next due job claimed in one transaction (one commit
+        per job on a long queue).
         """
         outcome = self._execute(claim.job, claim.key, now)
         ended = max(now, self.engine.clock.now())  # never before the pass's ``now``
         following: Claim | None = None
         stored: bool | None = None
-        if claim_next:
+        if claim_next is not None and claim_next():
             try:
                 stored, claims = self.engine.store.finish_and_claim(
                     claim.job.id,
