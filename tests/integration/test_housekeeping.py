@@ -189,7 +189,7 @@ def test_subscribe_delivers_the_service_of_inserted_jobs(
         return
     assert listener_app.store._listener.connected.wait(10)  # type: ignore[attr-defined]
     service.add_many("echo", [1, 2])
-    wait_until(lambda: got == ["site1@S"])
+    wait_until(lambda: "site1@S" in got)  # the channel is shared with other test runs
 
 
 def test_the_listener_reconnects_after_its_connection_is_killed(
@@ -212,4 +212,4 @@ def test_the_listener_reconnects_after_its_connection_is_killed(
     wait_until(lambda: listener.reconnects >= 1 and listener.connected.is_set())
     assert listener.backend_pid != killed
     service.add("echo", 1)
-    wait_until(lambda: got == ["site1@S"])
+    wait_until(lambda: "site1@S" in got)  # the channel is shared with other test runs
