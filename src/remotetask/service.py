@@ -11,13 +11,18 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from remotetask import jsonvalue
 from remotetask.clock import Clock, pauses
 from remotetask.engine import Engine
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, JobNotFoundError
+from remotetask.errors import (
+    InvalidScheduleError,
+    InvalidStatusError,
+    JobNotFoundError,
+    StoreError,
+)
 from remotetask.jobs import (
     CANCELLABLE,
     CANCELLED,
@@ -40,6 +45,21 @@ from remotetask.store import NewJob, Store
 from remotetask.tasks import Task
 
 _SCHEDULE_FIELDS = {f.name for f in dataclasses.fields(Schedule)}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Submission:
+    """A job checked and encoded, ready to be stored by ``TaskService.submit``.
+
+    Made by ``TaskService.submission``; a transport that gathers many of them
+    (the web server's group commit) stores them in one transaction.
+    """
+
+    task: str
+    input: Any
+    input_json: str
+    status: Status
+    idempotency_key: str | None = None
 
 
 class JobContext:
@@ -113,11 +133,58 @@ class TaskService:
         status = START_LATER if start_later else QUEUED
         return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
 
-    def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
-        """Queue one job per input in a single transaction (bulk enqueue)."""
+    def add_many(
+        self, task: str, inputs: Iterable[Any], *, idempotency_key: str | None = None
+    ) -> list[int]:
+        """Queue one job per input in a single transaction (bulk enqueue).
+
+        With ``idempotency_key`` the batch is stored once: job ``i`` gets the key
+        ``f"{idempotency_key}/{i}"``, and a repeated call returns the same ids.
+        """
         self.app.tasks.require(task)
         dumps = jsonvalue.dumps
-        return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
+        if idempotency_key is None:
+            return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
+        return self._insert(
+            [
+                NewJob(task, dumps(value), QUEUED, None, f"{idempotency_key}/{i}")
+                for i, value in enumerate(inputs)
+            ]
+        )
+
+    def submission(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        start_later: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Check and encode a job for ``submit`` (UnknownTaskError, InvalidInputError)."""
+        self.app.tasks.require(task)
+        status = START_LATER if start_later else QUEUED
+        return Submission(task, input, jsonvalue.dumps(input), status, idempotency_key)
+
+    def submit(self, submissions: Sequence[Submission]) -> list[Job]:
+        """Store the submissions in one transaction and return the jobs as committed.
+
+        The jobs are built from what was committed, not read back, so an error
+        after the commit cannot make a stored job look refused. A submission
+        whose idempotency key was already used answers with the job stored first
+        (read back after the commit: that read is the only one).
+        """
+        now = self.clock.now()
+        rows = [
+            NewJob(s.task, s.input_json, s.status, None, s.idempotency_key) for s in submissions
+        ]
+        ids = self._insert(rows, now)
+        service = str(self.ref)
+        return [
+            Job(job_id, service, s.task, s.input, s.status, created=now)
+            if s.idempotency_key is None
+            else self._read_back(job_id)
+            for job_id, s in zip(ids, submissions, strict=True)
+        ]
 
     def add_cron_job(
         self,
@@ -220,8 +287,8 @@ class TaskService:
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
         return NewJob(task, jsonvalue.dumps(input), status, schedule_json, idempotency_key)
 
-    def _insert(self, jobs: list[NewJob]) -> list[int]:
-        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())
+    def _insert(self, jobs: list[NewJob], now: float | None = None) -> list[int]:
+        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now() if now is None else now)
         self._wake()
         self.app.notify_submitted(self.ref, [job.task for job in jobs])
         return ids
@@ -237,6 +304,15 @@ class TaskService:
 
     def status(self, job_id: int) -> Status:
         return self.job(job_id).status
+
+    def _read_back(self, job_id: int) -> Job:
+        """A job just committed; the read is tried three times, as the row is surely there."""
+        for pause in (0.05, 0.2):
+            try:
+                return self.job(job_id)
+            except StoreError:
+                time.sleep(pause)
+        return self.job(job_id)
 
     def result(self, job_id: int) -> Any:
         """The job's result; None until it completed."""

@@ -189,6 +189,12 @@ class Store(Protocol):
     def latest_schema_version(self) -> int:
         """The schema version this remotetask needs (its newest migration)."""
 
+    def probe_write(self) -> None:
+        """Commit a write that changes nothing, to learn whether writes work (readiness).
+
+        Raises StoreError when they do not (a full disk, a read-only file, no server).
+        """
+
     def next_due(self, ref: ServiceRef) -> float | None:
         """The earliest future time at which something of the service becomes due."""
 

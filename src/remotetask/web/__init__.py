@@ -19,10 +19,14 @@ from remotetask.ui import create_ui_app
 from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
 from remotetask.web.errors import install_problem_handlers
+from remotetask.web.groupcommit import GroupCommit
 from remotetask.web.guard import BodyGuard
 from remotetask.web.metrics import Metrics
 from remotetask.web.models import ProblemOut
+from remotetask.web.origin import OriginGuard
+from remotetask.web.ratelimit import RateLimiter
 from remotetask.web.settings import WebSettings
+from remotetask.web.waiters import Waiters
 
 __all__ = ["WebSettings", "create_web_app"]
 
@@ -38,6 +42,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
         (413, "Body too large"),
         (415, "Wrong content type"),
         (422, "Invalid values"),
+        (429, "Over the token's rate limit or waiting requests; see Retry-After"),
         (503, "The store is unavailable; retry later"),
     )
 }
@@ -47,17 +52,21 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     """The ASGI app serving ``app``'s services over HTTP and XML-RPC."""
     settings = settings or WebSettings()
     metrics = Metrics()
+    waiters = Waiters(app, settings.max_waiters)
+    group_commit = GroupCommit()
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        app.observers.append(metrics)
+        app.observers.extend((metrics, waiters))
         if settings.autostart:
             await run_in_threadpool(app.autostart, list(settings.autostart))
         try:
             yield
         finally:
+            await run_in_threadpool(group_commit.close)
             await run_in_threadpool(app.stop, settings.shutdown_grace)
             app.observers.remove(metrics)
+            app.observers.remove(waiters)
 
     api = FastAPI(
         title="remotetask",
@@ -71,12 +80,18 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     api.state.app = app
     api.state.settings = settings
     api.state.metrics = metrics
-    api.state.authenticator = Authenticator(app, enabled=settings.auth)
+    api.state.waiters = waiters
+    api.state.group_commit = group_commit
+    api.state.readiness = ops.Readiness(app)
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    api.state.authenticator = Authenticator(app, enabled=settings.auth, limiter=limiter)
     install_problem_handlers(api)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
     api.mount("/ui", create_ui_app(app, app.tokens.verify))
     api.add_middleware(BodyGuard, max_body=settings.max_body)
+    hosts = None if settings.auth else frozenset(h.lower() for h in settings.allowed_hosts)
+    api.add_middleware(OriginGuard, allowed_hosts=hosts)
     return api
 
 

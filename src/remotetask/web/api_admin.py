@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from remotetask.app import App
 from remotetask.auth import Principal, Role
@@ -20,6 +20,7 @@ from remotetask.service import TaskService
 from remotetask.tasks import Task
 from remotetask.web.auth import AdminService, OperateService, ReadService, require
 from remotetask.web.errors import Problem
+from remotetask.web.guard import GuardedRoute
 from remotetask.web.models import (
     CleanIn,
     Count,
@@ -32,8 +33,9 @@ from remotetask.web.models import (
     ServiceOut,
     TaskOut,
 )
+from remotetask.web.render import encode, job_response, list_response, listed
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=GuardedRoute)
 
 MAX_CRON_LIST = 1000
 
@@ -120,9 +122,13 @@ def clean(service: AdminService, body: CleanIn | None = None) -> Count:
 
 
 @router.post(
-    "/services/{service}/cron-jobs", tags=["cron"], status_code=201, summary="Add a cron job"
+    "/services/{service}/cron-jobs",
+    tags=["cron"],
+    status_code=201,
+    summary="Add a cron job",
+    response_model=JobOut,
 )
-def add_cron_job(service: AdminService, body: CronJobIn) -> JobOut:
+def add_cron_job(service: AdminService, body: CronJobIn) -> Response:
     """Fields sets (as the original) or a crontab expression with a time zone."""
     job_id = service.add_cron_job(
         body.task,
@@ -135,30 +141,46 @@ def add_cron_job(service: AdminService, body: CronJobIn) -> JobOut:
         cron=body.cron,
         timezone=body.timezone,
     )
-    return JobOut.of(service.job(job_id))
+    return job_response(service.job(job_id), 201)
 
 
-@router.get("/services/{service}/cron-jobs", tags=["cron"], summary="List cron and delayed jobs")
-def list_cron_jobs(service: ReadService) -> list[JobOut]:
+@router.get(
+    "/services/{service}/cron-jobs",
+    tags=["cron"],
+    summary="List cron and delayed jobs",
+    response_model=list[JobOut],
+)
+def list_cron_jobs(service: ReadService) -> Response:
     """Waiting cron and delayed jobs with their schedule and ``next_call`` (null until the
-    first processing pass after they were added or changed)."""
+    first processing pass after they were added or changed). Large values are
+    summarised as in the jobs list (null, named in ``truncated``)."""
     query = JobQuery(
         statuses=frozenset({CRONJOB, DELAYED}), newest_first=False, limit=MAX_CRON_LIST
     )
-    return [JobOut.of(job) for job in service.list_jobs(query)]
+    return list_response([encode(listed(job)) for job in service.list_jobs(query)])
 
 
-@router.get("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Get a cron job")
-def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
+@router.get(
+    "/services/{service}/cron-jobs/{job_id}",
+    tags=["cron"],
+    summary="Get a cron job",
+    response_model=JobOut,
+)
+def get_cron_job(service: ReadService, job_id: JobIdPath) -> Response:
     job = service.job(job_id)
     if job.schedule is None:
         raise JobNotFoundError(f"job {job_id} of {service.ref} is not a cron or delayed job")
-    return JobOut.of(job)
+    return job_response(job)
 
 
-@router.patch("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change a cron job")
-def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+@router.patch(
+    "/services/{service}/cron-jobs/{job_id}",
+    tags=["cron"],
+    summary="Change a cron job",
+    response_model=JobOut,
+)
+def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> Response:
     """Change the given schedule fields and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
     service.update_cron_job(job_id, **fields)
-    return JobOut.of(service.job(job_id))
+    return job_response(service.job(job_id))

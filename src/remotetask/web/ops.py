@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from importlib import resources
 from typing import Annotated
 
@@ -24,6 +26,7 @@ _STATIC = {
     "docs.css": "text/css; charset=utf-8",
 }
 DOCS_CSP = "default-src 'self'; frame-ancestors 'none'"
+READY_SECONDS = 1.0
 
 
 @router.get("/livez", summary="Liveness: the process answers")
@@ -31,18 +34,62 @@ def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: the store answers and its schema is current")
-def readyz(request: Request) -> dict[str, str | int]:
-    app: App = request.app.state.app
-    try:
-        version, wanted = app.schema_versions()
-    except StoreError as exc:
-        raise Problem(503, f"the store is not reachable: {exc}", headers=_retry()) from None
-    if version != wanted:
-        raise Problem(
-            503, f"the schema is at version {version}, this server needs {wanted}", headers=_retry()
-        )
-    return {"status": "ok", "schema_version": version}
+class Readiness:
+    """The last readiness verdict, renewed at most every ``READY_SECONDS``.
+
+    A check reads the schema version and commits a write that changes nothing,
+    so a full disk or a read-only file shows as degraded, not only a store that
+    cannot be reached. Probes are unauthenticated, so the verdict is reused
+    rather than paying a commit per probe; while a check waits on a store that
+    does not answer, other probes get the previous verdict at once.
+    """
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self._verdict: tuple[float, int | Problem] | None = None
+        self._lock = asyncio.Lock()
+
+    async def verdict(self) -> int | Problem:
+        """The schema version when ready, else the problem to answer."""
+        fresh = self._verdict is not None and time.monotonic() - self._verdict[0] < READY_SECONDS
+        if self._verdict is not None and (fresh or self._lock.locked()):
+            return self._verdict[1]
+        async with self._lock:
+            if self._verdict is None or time.monotonic() - self._verdict[0] >= READY_SECONDS:
+                self._verdict = (time.monotonic(), await run_in_threadpool(self._check))
+            return self._verdict[1]
+
+    def _check(self) -> int | Problem:
+        try:
+            version, wanted = self.app.schema_versions()
+        except StoreError as exc:
+            return Problem(503, f"the store is not reachable: {exc}", headers=_retry())
+        if version != wanted:
+            return Problem(
+                503,
+                f"the schema is at version {version}, this server needs {wanted}",
+                headers=_retry(),
+            )
+        try:
+            self.app.check_writable()
+        except StoreError as exc:
+            return Problem(
+                503,
+                f"degraded: reads work but writes fail: {exc}",
+                code="degraded",
+                headers=_retry(),
+            )
+        return version
+
+
+@router.get(
+    "/readyz", summary="Readiness: the store answers, takes writes, and its schema is current"
+)
+async def readyz(request: Request) -> dict[str, str | int]:
+    verdict = await request.app.state.readiness.verdict()
+    if isinstance(verdict, Problem):
+        raise verdict
+    return {"status": "ok", "schema_version": verdict}
 
 
 @router.get(
