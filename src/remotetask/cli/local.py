@@ -216,6 +216,16 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (env REMOTETASK_PORT, 8470).")
 @click.option("--max-body", type=click.IntRange(min=1), help="Largest request body in bytes.")
 @click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    help="Requests a second per token, 429 beyond (0: no limit; default 1000).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=0),
+    help="Open connections kept, 503 beyond (default 1000, within the fd limit).",
+)
+@click.option(
     "--insecure-no-auth",
     is_flag=True,
     help="Serve without tokens; refused unless the address is loopback.",
@@ -228,6 +238,8 @@ def serve(
     host: str | None,
     port: int | None,
     max_body: int | None,
+    rate_limit: float | None,
+    max_connections: int | None,
     insecure_no_auth: bool,
     log_format: str,
 ) -> None:
@@ -236,7 +248,14 @@ def serve(
     from remotetask.web.serve import run
 
     with local_errors():
-        config = _config(ctx, {**flags, "host": host, "port": port, "max_body": max_body})
+        options = {
+            "host": host,
+            "port": port,
+            "max_body": max_body,
+            "rate_limit": rate_limit,
+            "max_connections": max_connections,
+        }
+        config = _config(ctx, {**flags, **options})
         if insecure_no_auth and not is_loopback(config.host):
             raise ConfigError(
                 f"--insecure-no-auth is refused on {config.host}: use a loopback address"
@@ -255,12 +274,13 @@ def serve(
                 auth=not insecure_no_auth,
                 autostart=config.autostart or ("*@*",),
                 shutdown_grace=config.shutdown_grace,
+                rate_limit=config.rate_limit,
             )
             sock = _bind(config.host, config.port)
             bound = sock.getsockname()[1]
             click.echo(f"listening on http://{config.host}:{bound}")
             sys.stdout.flush()
-            run(create_web_app(app, settings), sock)
+            run(create_web_app(app, settings), sock, config.max_connections)
         click.echo("stopped", err=True)
 
 

@@ -9,7 +9,6 @@ until "Save".
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -20,6 +19,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from remotetask import jsonvalue
 from remotetask.errors import InvalidScheduleError, InvalidStatusError, RemoteTaskError
 from remotetask.jobs import CRONJOB, DELAYED, CronRun, Job, JobQuery
 from remotetask.schedule import Schedule
@@ -153,9 +153,9 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
             parsed.errors["delay"] = "give the delay in seconds"
     if with_input:
         try:
-            parsed.input = json.loads(parsed.values["input"] or "null")
+            parsed.input = jsonvalue.parse(parsed.values["input"] or "null", "input")
         except ValueError as exc:
-            parsed.errors["input"] = f"the input must be JSON: {exc}"
+            parsed.errors["input"] = str(exc)
     if not parsed.errors:
         try:
             parsed.schedule = Schedule(**arguments)

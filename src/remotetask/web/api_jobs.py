@@ -174,11 +174,11 @@ async def get_job(
     deadline = time.monotonic() + seconds
     async with waiters.waiting(caller_key(request), service.ref, job_id) as ended:
         while True:
+            ended.clear()  # before the read: an end during the read still wakes the wait
             job = await run_in_threadpool(service.job, job_id)
             left = deadline - time.monotonic()
             if job.status in FINISHED or left <= 0:
                 return job_response(job)
-            ended.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ended.wait(), min(left, await waiters.poll_seconds(service)))
 
