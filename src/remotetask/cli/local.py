@@ -280,7 +280,7 @@ def serve(
             bound = sock.getsockname()[1]
             click.echo(f"listening on http://{config.host}:{bound}")
             sys.stdout.flush()
-            run(create_web_app(app, settings), sock, config.max_connections)
+            run(create_web_app(app, settings), sock, config.max_connections, config.read_timeout)
         click.echo("stopped", err=True)
 
 

@@ -139,10 +139,10 @@ def guarded_http(
     return GuardedHttp
 
 
-def server_options(max_connections: int) -> dict[str, Any]:
-    """The uvicorn options that go with ``guarded_http``."""
+def server_options(max_connections: int, read_seconds: float = HEADER_SECONDS) -> dict[str, Any]:
+    """The uvicorn options that go with ``guarded_http`` (the body gets 3x ``read_seconds``)."""
     return {
-        "http": guarded_http(max_connections),
+        "http": guarded_http(max_connections, read_seconds, 3 * read_seconds),
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "backlog": 2048,
     }

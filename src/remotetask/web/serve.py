@@ -45,7 +45,9 @@ class CleanServer(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
-def run(web_app: FastAPI, sock: socket.socket, max_connections: int = 0) -> None:
+def run(
+    web_app: FastAPI, sock: socket.socket, max_connections: int = 0, read_timeout: float = 10.0
+) -> None:
     """Serve on the bound socket until a stop signal; the lifespan stops processing.
 
     The soft limit on open files is raised to the hard one first, and the cap on
@@ -59,6 +61,6 @@ def run(web_app: FastAPI, sock: socket.socket, max_connections: int = 0) -> None
         access_log=False,
         timeout_graceful_shutdown=5,
         loop=LOOP,
-        **server_options(cap),
+        **server_options(cap, read_timeout),
     )
     CleanServer(config).run(sockets=[sock])
