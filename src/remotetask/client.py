@@ -143,8 +143,8 @@ class Client:
                 if response.is_success:
                     return response
                 error = _exception(response)
-                wait = _retry_after(response, pause)
-            if wait is None or not isinstance(error, ServerUnavailableError):
+                wait = _retry_after(response, pause) if response.status_code == 503 else None
+            if wait is None:
                 raise error
             time.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover

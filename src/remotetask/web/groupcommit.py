@@ -7,10 +7,12 @@ fsync) per service in the group, then wakes each request with its own job.
 So a 201 still means "committed", an idle server adds no delay (a lone submit
 is committed at once), and a busy one pays one commit per group, not per job.
 
-When the store fails (PostgreSQL down), waiting on it would hold every
-request for the pool's timeout. After two groups failed in a row, submits get
-the last error at once (503) while one later group probes the store; the
-first group that commits closes the circuit again, without a restart.
+When the store fails slowly (PostgreSQL down: each attempt waits for the
+connection pool's timeout), waiting on it would hold every request that long.
+After a group failed slowly, submits get its error at once (503) while one
+later group probes the store; the first group that commits closes the circuit
+again, without a restart. Fast failures (a killed connection) open nothing:
+the next group simply tries again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ MAX_GROUP = 512
 """Most submissions stored in one transaction."""
 PROBE_SECONDS = 1.0
 """While the store is failing, how long submits are refused at once between probes."""
+SLOW_FAILURE_SECONDS = 1.0
+"""A failed commit that took this long means the store is not answering: open the circuit."""
 
 
 @dataclass(slots=True)
@@ -52,8 +56,8 @@ class GroupCommit:
         self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._failures = 0
         self._failure: StoreError | None = None
+        """The error that opened the circuit; None while it is closed."""
         self._refuse_until = 0.0
 
     async def submit(self, service: TaskService, submission: Submission) -> Job:
@@ -74,11 +78,6 @@ class GroupCommit:
             self._arrived.notify()
         return await future
 
-    @property
-    def failing(self) -> StoreError | None:
-        """The store error of the last group, if it failed (readiness reports it)."""
-        return self._failure
-
     def close(self) -> None:
         """Store what is waiting, then stop the writer thread."""
         with self._lock:
@@ -96,7 +95,7 @@ class GroupCommit:
                 if not self._pending:
                     return
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                if self._failures >= 2:
+                if self._failure is not None:
                     self._refuse_until = float("inf")  # this group probes; others fail fast
             by_service: dict[TaskService, list[_Waiting]] = {}
             for waiting in group:
@@ -105,10 +104,11 @@ class GroupCommit:
                 self._commit(entries)
 
     def _commit(self, entries: Sequence[_Waiting]) -> None:
+        started = time.monotonic()
         try:
             jobs = entries[0].service.submit([e.submission for e in entries])
         except StoreError as exc:
-            self._failed(exc)
+            self._failed(exc, time.monotonic() - started)
             for entry in entries:
                 _settle(entry, None, exc)
             return
@@ -120,18 +120,15 @@ class GroupCommit:
                     self._commit([entry])
             return
         with self._lock:
-            self._failures, self._failure = 0, None
+            self._failure = None
         for entry, job in zip(entries, jobs, strict=True):
             _settle(entry, job, None)
 
-    def _failed(self, exc: StoreError) -> None:
+    def _failed(self, exc: StoreError, seconds: float) -> None:
         with self._lock:
-            self._failures += 1
-            self._failure = exc
-            if self._failures >= 2:
+            if seconds >= SLOW_FAILURE_SECONDS or self._failure is not None:
+                self._failure = exc
                 self._refuse_until = time.monotonic() + PROBE_SECONDS
-            else:
-                self._refuse_until = 0.0
         log.warning("submits could not be stored: %s", exc)
 
 
