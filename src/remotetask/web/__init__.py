@@ -18,6 +18,7 @@ from remotetask.app import App
 from remotetask.ui import create_ui_app
 from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
+from remotetask.web.circuit import Circuit
 from remotetask.web.errors import install_problem_handlers
 from remotetask.web.groupcommit import GroupCommit
 from remotetask.web.guard import BodyGuard
@@ -53,7 +54,8 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
     metrics = Metrics()
     waiters = Waiters(app, settings.max_waiters)
-    group_commit = GroupCommit()
+    circuit = Circuit(app.schema_versions)
+    group_commit = GroupCommit(circuit)
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -82,9 +84,11 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     api.state.metrics = metrics
     api.state.waiters = waiters
     api.state.group_commit = group_commit
-    api.state.readiness = ops.Readiness(app)
+    api.state.readiness = ops.Readiness(app, circuit)
     limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-    api.state.authenticator = Authenticator(app, enabled=settings.auth, limiter=limiter)
+    api.state.authenticator = Authenticator(
+        app, enabled=settings.auth, limiter=limiter, circuit=circuit
+    )
     install_problem_handlers(api)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)

@@ -7,7 +7,8 @@ visible service with a too-weak role answers 403. The dependencies are async
 and answer from memory when they can: a verified token is remembered for
 ``CACHE_SECONDS`` (revoking through the API forgets it at once; elsewhere it
 takes effect within that time), so a request costs no database read and no
-thread hand-off before its route runs.
+thread hand-off before its route runs. While the store does not answer (the
+circuit is open), a token verified before keeps working and others get 503.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
 from remotetask.auth import Principal, Role
-from remotetask.errors import InvalidReferenceError, UnknownServiceError
+from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
+from remotetask.web.circuit import Circuit
 from remotetask.web.errors import Problem
 from remotetask.web.ratelimit import RateLimiter
 
@@ -50,10 +52,17 @@ def _forbidden(detail: str) -> Problem:
 class Authenticator:
     """Turns an Authorization header into a Principal, or raises 401."""
 
-    def __init__(self, app: App, enabled: bool = True, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        app: App,
+        enabled: bool = True,
+        limiter: RateLimiter | None = None,
+        circuit: Circuit | None = None,
+    ) -> None:
         self.app = app
         self.enabled = enabled
         self.limiter = limiter or RateLimiter(0)
+        self.circuit = circuit or Circuit(lambda: None)
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
@@ -70,21 +79,40 @@ class Authenticator:
             raise _unauthenticated(
                 "an API token is required: Authorization: Bearer <token>", scheme
             )
-        now = time.monotonic()
         with self._lock:
             cached = self._cache.get(secret)
-        if cached is not None and cached[0] > now:
+        if cached is not None and cached[0] > time.monotonic():
             principal = cached[1]
         else:
-            principal = await run_in_threadpool(self.app.tokens.verify, secret)
-            with self._lock:
-                if len(self._cache) >= CACHE_SIZE:
-                    self._cache.clear()
-                self._cache[secret] = (now + CACHE_SECONDS, principal)
+            principal = await self._verify(secret, cached)
         if principal is None:
             raise _unauthenticated(
                 "the API token is not valid (unknown, expired or revoked)", scheme
             )
+        return principal
+
+    async def _verify(
+        self, secret: str, stale: tuple[float, Principal | None] | None
+    ) -> Principal | None:
+        """Ask the store; while it does not answer, a token verified before still counts."""
+        refusal = self.circuit.refusal()
+        if refusal is not None:
+            if stale is not None:
+                return stale[1]
+            raise refusal
+        started = time.monotonic()
+        try:
+            principal = await run_in_threadpool(self.app.tokens.verify, secret)
+        except StoreError as exc:
+            self.circuit.failed(exc, time.monotonic() - started)
+            if stale is not None:
+                return stale[1]
+            raise
+        self.circuit.succeeded()
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[secret] = (time.monotonic() + CACHE_SECONDS, principal)
         return principal
 
     async def from_basic_or_bearer(self, header: str | None) -> Principal:

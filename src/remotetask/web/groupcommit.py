@@ -7,12 +7,8 @@ fsync) per service in the group, then wakes each request with its own job.
 So a 201 still means "committed", an idle server adds no delay (a lone submit
 is committed at once), and a busy one pays one commit per group, not per job.
 
-When the store fails slowly (PostgreSQL down: each attempt waits for the
-connection pool's timeout), waiting on it would hold every request that long.
-After a group failed slowly, submits get its error at once (503) while one
-later group probes the store; the first group that commits closes the circuit
-again, without a restart. Fast failures (a killed connection) open nothing:
-the next group simply tries again.
+While the store does not answer (PostgreSQL down), submits fail at once with
+503 instead of waiting for the pool's timeout: see ``circuit``.
 """
 
 from __future__ import annotations
@@ -28,15 +24,12 @@ from dataclasses import dataclass
 from remotetask.errors import StoreError
 from remotetask.jobs import Job
 from remotetask.service import Submission, TaskService
+from remotetask.web.circuit import Circuit
 
 log = logging.getLogger("remotetask.web")
 
 MAX_GROUP = 512
 """Most submissions stored in one transaction."""
-PROBE_SECONDS = 1.0
-"""While the store is failing, how long submits are refused at once between probes."""
-SLOW_FAILURE_SECONDS = 1.0
-"""A failed commit that took this long means the store is not answering: open the circuit."""
 
 
 @dataclass(slots=True)
@@ -50,25 +43,24 @@ class _Waiting:
 class GroupCommit:
     """The writer thread and the submissions waiting for it."""
 
-    def __init__(self) -> None:
+    def __init__(self, circuit: Circuit | None = None) -> None:
+        self.circuit = circuit or Circuit(lambda: None)
         self._pending: list[_Waiting] = []
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._closed = False
-        self._failure: StoreError | None = None
-        """The error that opened the circuit; None while it is closed."""
-        self._refuse_until = 0.0
 
     async def submit(self, service: TaskService, submission: Submission) -> Job:
         """Store one job with whatever else is waiting; the job as committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Job] = loop.create_future()
+        refusal = self.circuit.refusal()
+        if refusal is not None:
+            raise StoreError(f"{refusal} (nothing was stored)")
         with self._lock:
             if self._closed:
                 raise StoreError("the server is stopping; nothing was stored")
-            if self._failure is not None and time.monotonic() < self._refuse_until:
-                raise StoreError(f"{self._failure} (nothing was stored)")
             self._pending.append(_Waiting(service, submission, loop, future))
             if self._thread is None:
                 self._thread = threading.Thread(
@@ -95,8 +87,6 @@ class GroupCommit:
                 if not self._pending:
                     return
                 group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-                if self._failure is not None:
-                    self._refuse_until = float("inf")  # this group probes; others fail fast
             by_service: dict[TaskService, list[_Waiting]] = {}
             for waiting in group:
                 by_service.setdefault(waiting.service, []).append(waiting)
@@ -108,7 +98,8 @@ class GroupCommit:
         try:
             jobs = entries[0].service.submit([e.submission for e in entries])
         except StoreError as exc:
-            self._failed(exc, time.monotonic() - started)
+            self.circuit.failed(exc, time.monotonic() - started)
+            log.warning("submits could not be stored: %s", exc)
             for entry in entries:
                 _settle(entry, None, exc)
             return
@@ -119,17 +110,9 @@ class GroupCommit:
                 for entry in entries:
                     self._commit([entry])
             return
-        with self._lock:
-            self._failure = None
+        self.circuit.succeeded()
         for entry, job in zip(entries, jobs, strict=True):
             _settle(entry, job, None)
-
-    def _failed(self, exc: StoreError, seconds: float) -> None:
-        with self._lock:
-            if seconds >= SLOW_FAILURE_SECONDS or self._failure is not None:
-                self._failure = exc
-                self._refuse_until = time.monotonic() + PROBE_SECONDS
-        log.warning("submits could not be stored: %s", exc)
 
 
 def _settle(entry: _Waiting, job: Job | None, exc: BaseException | None) -> None:

@@ -18,6 +18,7 @@ from remotetask.app import App
 from remotetask.auth import Principal, Role
 from remotetask.errors import StoreError
 from remotetask.web.auth import require
+from remotetask.web.circuit import Circuit
 from remotetask.web.errors import RETRY_AFTER_SECONDS, Problem
 
 router = APIRouter(tags=["operations"])
@@ -27,6 +28,7 @@ _STATIC = {
 }
 DOCS_CSP = "default-src 'self'; frame-ancestors 'none'"
 READY_SECONDS = 1.0
+WAIT_SECONDS = 1.0
 
 
 @router.get("/livez", summary="Liveness: the process answers")
@@ -35,48 +37,61 @@ def livez() -> dict[str, str]:
 
 
 class Readiness:
-    """The last readiness verdict, renewed at most every ``READY_SECONDS``.
+    """The readiness verdict, renewed at most every ``READY_SECONDS``, never waited on long.
 
     A check reads the schema version and commits a write that changes nothing,
     so a full disk or a read-only file shows as degraded, not only a store that
-    cannot be reached. Probes are unauthenticated, so the verdict is reused
-    rather than paying a commit per probe; while a check waits on a store that
-    does not answer, other probes get the previous verdict at once.
+    cannot be reached. Probes are unauthenticated, so a verdict is reused
+    rather than paying a commit per probe, and a check runs in the background:
+    a probe waits for it at most ``WAIT_SECONDS``, then hears that the store
+    is not answering. While the circuit is open (see ``circuit``), the verdict
+    is "degraded" without asking the store at all.
     """
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, circuit: Circuit) -> None:
         self.app = app
+        self.circuit = circuit
         self._verdict: tuple[float, int | Problem] | None = None
-        self._lock = asyncio.Lock()
+        self._check_task: asyncio.Task[int | Problem] | None = None
 
     async def verdict(self) -> int | Problem:
         """The schema version when ready, else the problem to answer."""
-        fresh = self._verdict is not None and time.monotonic() - self._verdict[0] < READY_SECONDS
-        if self._verdict is not None and (fresh or self._lock.locked()):
+        if self._verdict is not None and time.monotonic() - self._verdict[0] < READY_SECONDS:
             return self._verdict[1]
-        async with self._lock:
-            if self._verdict is None or time.monotonic() - self._verdict[0] >= READY_SECONDS:
-                self._verdict = (time.monotonic(), await run_in_threadpool(self._check))
-            return self._verdict[1]
+        if self._check_task is None:
+            self._check_task = asyncio.create_task(self._renew())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._check_task), WAIT_SECONDS)
+        except TimeoutError:
+            return Problem(
+                503, "degraded: the store is not answering", code="degraded", headers=_retry()
+            )
+
+    async def _renew(self) -> int | Problem:
+        try:
+            verdict = await run_in_threadpool(self._check)
+            self._verdict = (time.monotonic(), verdict)
+            return verdict
+        finally:
+            self._check_task = None
 
     def _check(self) -> int | Problem:
+        refusal = self.circuit.refusal()
+        if refusal is not None:
+            return Problem(503, f"degraded: {refusal}", code="degraded", headers=_retry())
+        started = time.monotonic()
         try:
             version, wanted = self.app.schema_versions()
+            if version == wanted:
+                self.app.check_writable()
         except StoreError as exc:
-            return Problem(503, f"the store is not reachable: {exc}", headers=_retry())
+            self.circuit.failed(exc, time.monotonic() - started)
+            return Problem(503, f"degraded: {exc}", code="degraded", headers=_retry())
+        self.circuit.succeeded()
         if version != wanted:
             return Problem(
                 503,
                 f"the schema is at version {version}, this server needs {wanted}",
-                headers=_retry(),
-            )
-        try:
-            self.app.check_writable()
-        except StoreError as exc:
-            return Problem(
-                503,
-                f"degraded: reads work but writes fail: {exc}",
-                code="degraded",
                 headers=_retry(),
             )
         return version
