@@ -13,7 +13,7 @@ equivalent of the original's zope.conf product-config section.
     port = 8470                        # largest request body, long-poll cap
     max_body = 1048576
     max_wait = 60.0
-    rate_limit = 1000.0                # requests a second per token (0: none)
+    rate_limit = 500.0                 # requests a second per token (0: none)
     max_connections = 0                # open connections (0: 1000, within the fd limit)
     read_timeout = 10.0                # seconds for a request's headers (3x for its body)
 """
@@ -60,7 +60,7 @@ class Config:
     """Largest request body accepted, in bytes (413 beyond it)."""
     max_wait: float = 60.0
     """Cap on a job request's long-poll ``?wait=`` seconds."""
-    rate_limit: float = 1000.0
+    rate_limit: float = 500.0
     """Requests a second each API token may make (429 beyond); 0 turns the limit off."""
     max_connections: int = 0
     """Open connections ``serve`` keeps (503 beyond); 0: 1000, or fewer to fit the fd limit."""

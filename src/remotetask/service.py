@@ -170,19 +170,22 @@ class TaskService:
 
         The jobs are built from what was committed, not read back, so an error
         after the commit cannot make a stored job look refused. A submission
-        whose idempotency key was already used answers with the job stored first
-        (read back after the commit: that read is the only one).
+        with an idempotency key answers with the job stored under that key,
+        which may be an earlier one: those are read back after the commit, all
+        in one read when their ids are close together (the usual case).
         """
         now = self.clock.now()
         rows = [
             NewJob(s.task, s.input_json, s.status, None, s.idempotency_key) for s in submissions
         ]
         ids = self._insert(rows, now)
+        keyed = [job_id for job_id, s in zip(ids, submissions, strict=True) if s.idempotency_key]
+        stored = self._read_back(keyed) if keyed else {}
         service = str(self.ref)
         return [
-            Job(job_id, service, s.task, s.input, s.status, created=now)
-            if s.idempotency_key is None
-            else self._read_back(job_id)
+            stored[job_id]
+            if s.idempotency_key
+            else Job(job_id, service, s.task, s.input, s.status, created=now)
             for job_id, s in zip(ids, submissions, strict=True)
         ]
 
@@ -305,14 +308,26 @@ class TaskService:
     def status(self, job_id: int) -> Status:
         return self.job(job_id).status
 
-    def _read_back(self, job_id: int) -> Job:
-        """A job just committed; the read is tried three times, as the row is surely there."""
-        for pause in (0.05, 0.2):
+    def _read_back(self, ids: list[int]) -> dict[int, Job]:
+        """Jobs just committed, in one read if their ids span a short range.
+
+        The read is tried three times: the rows are surely there, and a failed
+        read must not turn a stored job into an error answer.
+        """
+        low, high = min(ids), max(ids)
+        for pause in (0.05, 0.2, None):
             try:
-                return self.job(job_id)
+                if high - low < 2 * len(ids) + 8:
+                    query = JobQuery(newest_first=False, after_id=low - 1, limit=high - low + 1)
+                    found = {job.id: job for job in self.list_jobs(query)}
+                else:
+                    found = {job_id: self.job(job_id) for job_id in set(ids)}
+                return {job_id: found.get(job_id) or self.job(job_id) for job_id in ids}
             except StoreError:
+                if pause is None:
+                    raise
                 time.sleep(pause)
-        return self.job(job_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def result(self, job_id: int) -> Any:
         """The job's result; None until it completed."""

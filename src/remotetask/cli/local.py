@@ -218,7 +218,7 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
 @click.option(
     "--rate-limit",
     type=click.FloatRange(min=0),
-    help="Requests a second per token, 429 beyond (0: no limit; default 1000).",
+    help="Requests a second per token, 429 beyond (0: no limit; default 500).",
 )
 @click.option(
     "--max-connections",

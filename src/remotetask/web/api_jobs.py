@@ -20,14 +20,20 @@ from urllib.parse import quote
 from fastapi import APIRouter, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask.auth import Principal
+from remotetask.auth import Principal, Role
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.service import TaskService
-from remotetask.web.auth import Authenticator, OperateService, ReadService, SubmitService
+from remotetask.web.auth import (
+    Authenticator,
+    OperateService,
+    ReadService,
+    SubmitService,
+    service_of,
+)
 from remotetask.web.errors import Problem
 from remotetask.web.groupcommit import GroupCommit
-from remotetask.web.guard import GuardedRoute
+from remotetask.web.guard import GuardedRoute, body_schema, parsed_body
 from remotetask.web.models import (
     BulkIn,
     BulkOut,
@@ -55,18 +61,28 @@ BULK_PER_REQUEST = 100
 IdempotencyKey = Annotated[str | None, Header(max_length=MAX_KEY + 2)]
 
 
-@router.post("", status_code=201, summary="Add a job", response_model=JobOut)
-async def add_job(
-    body: JobIn, service: SubmitService, request: Request, idempotency_key: IdempotencyKey = None
-) -> Response:
+@router.post(
+    "",
+    status_code=201,
+    summary="Add a job",
+    response_model=JobOut,
+    openapi_extra=body_schema(
+        JobIn, ("Idempotency-Key", "A repeated key returns the first job instead of adding one")
+    ),
+)
+async def add_job(request: Request) -> Response:
     """Queue a job (``start_later`` parks it, ``delay`` runs it once later).
 
     With an ``Idempotency-Key`` header a repeated request returns the first job
     (same service, same key) instead of adding another; reusing a key for a
     different task or input is refused with 422. The answer is the job as
     committed: a 201 means it is stored, and a 503 that nothing was stored.
+    The hottest route, so it reads its caller and body itself (``service_of``,
+    ``parsed_body``) instead of through FastAPI's dependency machinery.
     """
-    key = _idempotency_key(idempotency_key)
+    service = await service_of(request, Role.SUBMIT)
+    body = parsed_body(request, JobIn)
+    key = _idempotency_key(request.headers.get("idempotency-key"))
     if body.delay is not None:
         if body.start_later or key is not None:
             raise Problem(422, "delay cannot be combined with start_later or an Idempotency-Key")

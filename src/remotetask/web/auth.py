@@ -146,18 +146,32 @@ def refuse_query_token(request: Request, scheme: str = "Bearer") -> None:
         )
 
 
-async def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    """The authenticated caller of a JSON API request, within its rate limit."""
+async def authenticate(request: Request) -> Principal:
+    """The authenticated caller of a request, within its rate limit (``request.state.caller``)."""
     refuse_query_token(request)
     authenticator: Authenticator = request.app.state.authenticator
-    secret = None if credentials is None else credentials.credentials
-    caller = await authenticator.from_secret(secret)
+    scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+    presented = secret.strip() if scheme.lower() == "bearer" else None
+    caller = await authenticator.from_secret(presented)
     authenticator.limit(caller, request)
     request.state.caller = caller
     return caller
+
+
+async def principal(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller of a JSON API request, within its rate limit."""
+    return await authenticate(request)
+
+
+async def service_of(request: Request, role: Role) -> TaskService:
+    """For lean routes: authenticate, then the path's service as the caller may see it."""
+    caller = await authenticate(request)
+    return await resolve_service_async(
+        request.app.state.app, caller, request.path_params["service"], role
+    )
 
 
 def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:

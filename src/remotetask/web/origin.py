@@ -30,13 +30,20 @@ class OriginGuard:
         self.allowed_hosts = allowed_hosts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = Headers(scope=scope)
-            problem = self._refusal(scope, headers)
+        if scope["type"] == "http" and self._worth_a_look(scope):
+            problem = self._refusal(scope, Headers(scope=scope))
             if problem is not None:
                 await problem_response(problem, scope.get("path"))(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _worth_a_look(self, scope: Scope) -> bool:
+        """Whether there is anything to check: cheap, as every request passes here."""
+        if self.allowed_hosts is not None:
+            return True
+        if scope.get("method") in SAFE_METHODS:
+            return False
+        return any(name in (b"origin", b"referer") for name, _ in scope.get("headers", ()))
 
     def _refusal(self, scope: Scope, headers: Headers) -> Problem | None:
         if self.allowed_hosts is not None:

@@ -19,7 +19,7 @@ class WebSettings:
     """Directives of the services to process while the app runs (lifespan)."""
     shutdown_grace: float | None = None
     """Grace for running jobs at shutdown; None: the App's setting."""
-    rate_limit: float = 1000.0
+    rate_limit: float = 500.0
     """Requests a second each token may make on average (0: no limit); 429 beyond."""
     rate_burst: float | None = None
     """Requests a token may make at once; None: twice ``rate_limit``."""
