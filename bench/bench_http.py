@@ -12,6 +12,8 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import multiprocessing
 import os
 import platform
@@ -21,7 +23,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import remotetask
 
@@ -79,13 +83,30 @@ def _client(url: str, token: str, jobs: int, bulk: int, start: multiprocessing.E
                 service.add("echo", {"n": n})
 
 
-def submit_rate(url: str, secrets: list[str], jobs: int, bulk: int = 0) -> float:
+def _raw(url: str, token: str, jobs: int, bulk: int, start: multiprocessing.Event) -> None:  # type: ignore[valid-type]
+    """What ``Client.add`` sends (a JSON body and an Idempotency-Key), with http.client."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    path = f"/api/v1/services/{SERVICE}/jobs"
+    for n in range(-1, jobs):
+        if n == 0:
+            start.wait()  # type: ignore[attr-defined]
+        headers["Idempotency-Key"] = uuid.uuid4().hex
+        connection.request("POST", path, json.dumps({"task": "echo", "input": {"n": n}}), headers)
+        answer = connection.getresponse()
+        answer.read()
+        assert answer.status == 201, answer.status
+
+
+def submit_rate(url: str, secrets: list[str], jobs: int, bulk: int = 0, raw: bool = False) -> float:
     """Jobs accepted per second, ``jobs`` split over one client process per token."""
     context = multiprocessing.get_context("spawn")
     start = context.Event()
     share = jobs // len(secrets)
+    target = _raw if raw else _client
     processes = [
-        context.Process(target=_client, args=(url, token, share, bulk, start)) for token in secrets
+        context.Process(target=target, args=(url, token, share, bulk, start)) for token in secrets
     ]
     for process in processes:
         process.start()
@@ -133,6 +154,7 @@ def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
             secrets = tokens(Path(tmp), CLIENTS)
             alone_one = submit_rate(url, secrets[:1], args.jobs // 2)
             alone = submit_rate(url, secrets, args.jobs)
+            raw = submit_rate(url, secrets, args.jobs, raw=True)
             bulk = submit_rate(url, secrets, args.jobs * 10, bulk=1000)
         finally:
             idle.send_signal(signal.SIGTERM)
@@ -142,17 +164,21 @@ def measure(args: argparse.Namespace) -> list[tuple[str, str]]:
         try:
             secrets = tokens(Path(tmp), CLIENTS)
             samples = latency(url, secrets[0], args.latency)
-            four = submit_rate(url, secrets, args.jobs)
+            four = submit_rate(url, secrets, args.jobs, raw=True)
             drain(url, secrets[0])
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
     ms = [s * 1000 for s in samples]
     return [
-        ("submit, 1 client, nothing processing (jobs/s)", f"{alone_one:.0f}"),
-        (f"submit, {CLIENTS} concurrent clients, nothing processing (jobs/s)", f"{alone:.0f}"),
-        (f"bulk submit, {CLIENTS} clients, 1,000 jobs a request (jobs/s)", f"{bulk:.0f}"),
-        (f"submit, {CLIENTS} concurrent clients, while the server runs them (jobs/s)",
+        ("submit with `Client.add`, 1 client, nothing processing (jobs/s)", f"{alone_one:.0f}"),
+        (f"submit with `Client.add`, {CLIENTS} clients, nothing processing (jobs/s)",
+         f"{alone:.0f}"),
+        (f"submit with http.client, {CLIENTS} clients, nothing processing (jobs/s)",
+         f"{raw:.0f}"),
+        (f"bulk submit with `Client.add_many`, {CLIENTS} clients, 1,000 jobs a request (jobs/s)",
+         f"{bulk:.0f}"),
+        (f"submit with http.client, {CLIENTS} clients, while the server runs them (jobs/s)",
          f"{four:.0f}"),
         ("submit-to-result latency, idle server, p50 (ms)", f"{statistics.median(ms):.2f}"),
         ("submit-to-result latency p95 (ms)", f"{percentile(ms, 0.95):.2f}"),

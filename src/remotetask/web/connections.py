@@ -143,6 +143,9 @@ def server_options(max_connections: int, read_seconds: float = HEADER_SECONDS) -
     """The uvicorn options that go with ``guarded_http`` (the body gets 3x ``read_seconds``)."""
     return {
         "http": guarded_http(max_connections, read_seconds, 3 * read_seconds),
+        # X-Forwarded-* from loopback would otherwise rewrite the client address
+        # (rate limits and waiter caps key on it without tokens); a proxy is explicit.
+        "proxy_headers": False,
         "timeout_keep_alive": KEEP_ALIVE_SECONDS,
         "backlog": 2048,
     }

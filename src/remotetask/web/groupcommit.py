@@ -100,32 +100,38 @@ class GroupCommit:
         except StoreError as exc:
             self.circuit.failed(exc, time.monotonic() - started)
             log.warning("submits could not be stored: %s", exc)
-            for entry in entries:
-                _settle(entry, None, exc)
+            _settle([(entry, None, exc) for entry in entries])
             return
         except Exception as exc:
             if len(entries) == 1:
-                _settle(entries[0], None, exc)
+                _settle([(entries[0], None, exc)])
             else:  # one bad submission must not fail the others
                 for entry in entries:
                     self._commit([entry])
             return
         self.circuit.succeeded()
-        for entry, job in zip(entries, jobs, strict=True):
-            _settle(entry, job, None)
+        _settle([(entry, job, None) for entry, job in zip(entries, jobs, strict=True)])
 
 
-def _settle(entry: _Waiting, job: Job | None, exc: BaseException | None) -> None:
-    """Hand a result to the waiting request on its event loop (if it still waits)."""
+def _settle(results: Sequence[tuple[_Waiting, Job | None, BaseException | None]]) -> None:
+    """Hand the results to the waiting requests: one wake-up per event loop, not per job."""
+    by_loop: dict[
+        asyncio.AbstractEventLoop, list[tuple[_Waiting, Job | None, BaseException | None]]
+    ]
+    by_loop = {}
+    for result in results:
+        by_loop.setdefault(result[0].loop, []).append(result)
+    for loop, mine in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            loop.call_soon_threadsafe(_deliver, mine)
 
-    def deliver() -> None:
-        if entry.future.done():
-            return
+
+def _deliver(results: Sequence[tuple[_Waiting, Job | None, BaseException | None]]) -> None:
+    for entry, job, exc in results:
+        if entry.future.done():  # the request went away
+            continue
         if exc is not None:
             entry.future.set_exception(exc)
         else:
             assert job is not None
             entry.future.set_result(job)
-
-    with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-        entry.loop.call_soon_threadsafe(deliver)
