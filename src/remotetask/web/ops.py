@@ -32,7 +32,7 @@ WAIT_SECONDS = 1.0
 
 
 @router.get("/livez", summary="Liveness: the process answers")
-def livez() -> dict[str, str]:
+async def livez() -> dict[str, str]:
     return {"status": "ok"}
 
 
