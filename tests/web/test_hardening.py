@@ -6,7 +6,6 @@ timing: the flooding token is refused with Retry-After, the other one is not).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import threading
 import time
@@ -71,19 +70,6 @@ def test_xmlrpc_refuses_a_token_in_the_query_string(served: Served) -> None:
             headers={"Content-Type": "text/xml"},
         )
     assert answer.status_code == 401
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
 def test_readiness_is_degraded_while_writes_fail(small_disk: Path) -> None:
