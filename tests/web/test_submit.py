@@ -73,7 +73,8 @@ def test_one_bad_submission_does_not_fail_the_others_of_its_group(served: Served
         waiting = [group.submit(service, ok), group.submit(service, clash)]
         return await asyncio.gather(*waiting, return_exceptions=True)
 
-    first, second = asyncio.run(both())
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread
+        first, second = pool.submit(asyncio.run, both()).result()
     group.close()
     assert isinstance(first, remotetask.Job)
     assert first.status == "queued"
