@@ -345,6 +345,11 @@ class TaskService:
     def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
         return self.store.list_jobs(self.ref, query or JobQuery())
 
+    def job_summaries(self, query: JobQuery, max_chars: int) -> list[tuple[Job, tuple[str, ...]]]:
+        """``list_jobs`` for lists people or clients page through: values longer than
+        ``max_chars`` are left out (None) and named, so a page of huge jobs stays small."""
+        return self.store.list_job_summaries(self.ref, query, max_chars)
+
     def counts(self) -> dict[Status, int]:
         return self.store.count_by_status(self.ref)
 

@@ -65,6 +65,12 @@ class Store(Protocol):
     def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
         """A page of jobs matching ``query``."""
 
+    def list_job_summaries(
+        self, ref: ServiceRef, query: JobQuery, max_chars: int
+    ) -> list[tuple[Job, tuple[str, ...]]]:
+        """``list_jobs``, but an input, result, error or traceback longer than ``max_chars``
+        is not read: it comes back as None, and its name (``"input"``, …) in the tuple."""
+
     def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
         """How many jobs of each status the service holds (absent statuses omitted)."""
 

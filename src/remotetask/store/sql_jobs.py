@@ -36,6 +36,8 @@ from remotetask.store._sqlbase import (
 )
 from remotetask.store.base import Claim, NewJob
 
+_SUMMARISED = ("j.input", "j.result", "j.error", "j.traceback")
+"""Columns ``list_job_summaries`` leaves out when they are long."""
 INSERT_JOB = (
     "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -129,6 +131,33 @@ class JobVerbs(SqlVerbs):
             return [int(row[0]) for row in cur.fetchall()]
 
     def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
+        return [row_to_job(row) for row in self._listed(ref, query, JOB_COLUMNS)]
+
+    def list_job_summaries(
+        self, ref: ServiceRef, query: JobQuery, max_chars: int
+    ) -> list[tuple[Job, tuple[str, ...]]]:
+        limit = int(max_chars)
+        columns = ", ".join(
+            f"CASE WHEN length({c}) <= {limit} THEN {c} END" if c in _SUMMARISED else c
+            for c in JOB_COLUMNS.split(", ")
+        )
+        lengths = ", ".join(f"length({c})" for c in _SUMMARISED)
+        rows = self._listed(ref, query, f"{columns}, {lengths}")
+        width = len(JOB_COLUMNS.split(", "))
+        return [
+            (
+                row_to_job(row),
+                tuple(
+                    c.removeprefix("j.")
+                    for c, n in zip(_SUMMARISED, row[width:], strict=True)
+                    if n is not None and n > limit
+                ),
+            )
+            for row in rows
+        ]
+
+    def _listed(self, ref: ServiceRef, query: JobQuery, columns: str) -> list[Any]:
+        """Rows of ``columns`` for the jobs ``query`` selects, in its order."""
         where = ["j.service_id = ?"]
         params: list[Any] = []
         if query.statuses:
@@ -144,11 +173,11 @@ class JobVerbs(SqlVerbs):
         with self._tx(write=False) as cur:
             sid = self._service_id(cur, ref)
             cur.execute(
-                f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE {' AND '.join(where)} "
+                f"SELECT {columns} FROM {JOB_FROM} WHERE {' AND '.join(where)} "
                 f"ORDER BY j.id {order} LIMIT ?",
                 (sid, *params, query.limit),
             )
-            return [row_to_job(row) for row in cur.fetchall()]
+            return cur.fetchall()
 
     def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
         with self._tx(write=False) as cur:

@@ -33,7 +33,7 @@ from remotetask.web.models import (
     ServiceOut,
     TaskOut,
 )
-from remotetask.web.render import encode, job_response, list_response, listed
+from remotetask.web.render import FIELD_LIMIT, encode, job_response, list_response, listed
 
 router = APIRouter(prefix="/api/v1", route_class=GuardedRoute)
 
@@ -157,7 +157,8 @@ def list_cron_jobs(service: ReadService) -> Response:
     query = JobQuery(
         statuses=frozenset({CRONJOB, DELAYED}), newest_first=False, limit=MAX_CRON_LIST
     )
-    return list_response([encode(listed(job)) for job in service.list_jobs(query)])
+    summaries = service.job_summaries(query, FIELD_LIMIT)
+    return list_response([encode(listed(job, cut)) for job, cut in summaries])
 
 
 @router.get(

@@ -46,7 +46,13 @@ from remotetask.web.models import (
     Retried,
     Started,
 )
-from remotetask.web.render import job_response, json_response, page_items, page_response
+from remotetask.web.render import (
+    FIELD_LIMIT,
+    job_response,
+    json_response,
+    page_items,
+    page_response,
+)
 from remotetask.web.waiters import Waiters
 
 log = logging.getLogger("remotetask.web")
@@ -153,7 +159,7 @@ def list_jobs(
         after_id=_decode_cursor(cursor),
         limit=limit,
     )
-    jobs = service.list_jobs(query)
+    jobs = service.job_summaries(query, FIELD_LIMIT)
     items, last = page_items(jobs)
     more = len(items) < len(jobs) or len(jobs) == limit
     next_cursor = _encode_cursor(last) if more and last is not None else None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -185,9 +186,15 @@ def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed_ref(text: str) -> ServiceRef:
+    """``ServiceRef.parse``, remembered: every request names its service in its path."""
+    return ServiceRef.parse(text)
+
+
 def _visible_ref(caller: Principal, text: str, role: Role) -> ServiceRef:
     try:
-        ref = ServiceRef.parse(text)
+        ref = _parsed_ref(text)
     except InvalidReferenceError as exc:
         raise UnknownServiceError(f"no service {text!r}: {exc}") from None
     if not caller.sees(ref.site):

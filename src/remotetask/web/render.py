@@ -2,9 +2,10 @@
 
 A job's input and result may each be up to ``jsonvalue.MAX_BYTES``; a page of
 500 such jobs would be half a gigabyte. So a list item carries a field only if
-it is small (``FIELD_LIMIT``); a larger one is sent as null and named in the
-item's ``truncated`` list, and the page ends early, with a cursor, once its
-items reach ``PAGE_BUDGET`` bytes. The job's own route always has every value.
+it is short (``FIELD_LIMIT`` characters; longer ones are not even read from the
+store, ``TaskService.job_summaries``): a longer one is sent as null and named
+in the item's ``truncated`` list, and the page ends early, with a cursor, once
+its items reach ``PAGE_BUDGET`` bytes. The job's own route has every value.
 Answers are encoded here directly (the job is already plain JSON data), not
 through a response model a second time.
 """
@@ -20,11 +21,9 @@ from starlette.responses import Response
 from remotetask.jobs import Job
 
 FIELD_LIMIT = 4096
-"""Largest input, result, error or traceback a list item carries, in bytes (about)."""
+"""Longest input, result, error or traceback (JSON text) a list item carries, in characters."""
 PAGE_BUDGET = 1024 * 1024
 """A list answer stops adding items once they take this many bytes."""
-_VALUES = ("input", "result")
-_TEXTS = ("error", "traceback")
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
@@ -46,26 +45,22 @@ def job_response(
     return json_response(job.to_json(), status_code, headers)
 
 
-def listed(job: Job) -> dict[str, Any]:
-    """The job as a list item: large values replaced by null and named in ``truncated``."""
+def listed(job: Job, truncated: tuple[str, ...]) -> dict[str, Any]:
+    """The job as a list item, with the fields the store left out named in ``truncated``."""
     data = job.to_json()
-    truncated = [name for name in _VALUES if not _small(data[name], FIELD_LIMIT)]
-    truncated += [
-        name for name in _TEXTS if data[name] is not None and len(data[name]) > FIELD_LIMIT
-    ]
-    for name in truncated:
-        data[name] = None
-    data["truncated"] = truncated
+    data["truncated"] = list(truncated)
     return data
 
 
-def page_items(jobs: Iterable[Job], budget: int = PAGE_BUDGET) -> tuple[list[bytes], int | None]:
+def page_items(
+    summaries: Iterable[tuple[Job, tuple[str, ...]]], budget: int = PAGE_BUDGET
+) -> tuple[list[bytes], int | None]:
     """Encoded list items up to the byte budget (at least one); and the last id included."""
     items: list[bytes] = []
     used = 0
     last: int | None = None
-    for job in jobs:
-        item = encode(listed(job))
+    for job, truncated in summaries:
+        item = encode(listed(job, truncated))
         if items and used + len(item) > budget:
             break
         items.append(item)
@@ -85,36 +80,3 @@ def page_response(
 def list_response(items: list[bytes]) -> Response:
     """A JSON array of encoded items."""
     return Response(b"[" + b",".join(items) + b"]", media_type="application/json")
-
-
-def _small(value: Any, limit: int) -> bool:
-    """Whether ``value`` encodes to about ``limit`` bytes or less; stops as soon as it cannot.
-
-    An estimate that never walks further than ``limit`` steps, so a huge value
-    costs no more to judge than a small one.
-    """
-    left = limit
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            left -= len(item) + 2
-        elif isinstance(item, dict):
-            left -= 2
-            for key, child in item.items():
-                left -= len(key) + 4
-                if left < 0:
-                    return False
-                stack.append(child)
-        elif isinstance(item, list):
-            left -= 2
-            for child in item:
-                left -= 1
-                if left < 0:
-                    return False
-                stack.append(child)
-        else:
-            left -= 8
-        if left < 0:
-            return False
-    return True
