@@ -221,11 +221,14 @@ def main() -> None:
 
 Measured by `bench/bench_http.py` (`.venv/bin/python bench/bench_http.py --jobs {args.jobs} \
 --latency {args.latency} --write`): a real `remotetask serve` subprocess on 127.0.0.1 (SQLite
-file with `synchronous=FULL`, {args.threads} worker threads, the `echo` example task) driven by
-`remotetask.Client` over HTTP/1.1 keep-alive from {CLIENTS} client processes, one token each.
+file with `synchronous=FULL`, {args.threads} worker threads, the `echo` example task) driven over
+HTTP/1.1 keep-alive from {CLIENTS} client processes, one token each, by `remotetask.Client`
+or, where a row says so, by http.client sending the same requests (cheaper clients: they
+share the CPUs).
 Latency is one job at a time on an idle server: submit, then a long-poll (`?wait=`) until
 the result is back in the client. Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared by
-server and clients), Python {platform.python_version()}, {time.strftime("%Y-%m-%d")}.
+server and clients; load average {os.getloadavg()[0]:.1f} at the end, other work included), Python
+{platform.python_version()}, {time.strftime("%Y-%m-%d")}.
 
 | figure | value |
 | --- | --- |
