@@ -7,6 +7,8 @@ and queue work from Python with ``app.service("site1@Converter").add("echo", {..
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -70,7 +72,33 @@ def convert(ctx: remotetask.JobContext, input: dict[str, str]) -> dict[str, str]
     return {"target": target}
 
 
+@dataclasses.dataclass
+class Greeting:
+    """The input of ``greet``: its JSON Schema is published, bad input is refused on add."""
+
+    name: str
+    times: int = 1
+
+
+@app.task
+def greet(input: Greeting) -> list[str]:
+    """Greet someone ``times`` times: a typed task (its input is checked when added)."""
+    return [f"Hello, {input.name}!"] * input.times
+
+
+@app.task(context=True, timeout=3600)
+async def countdown(ctx: remotetask.JobContext, input: float) -> str:
+    """Count ``input`` seconds down with ``await``: an async task, cancelled by a cancel."""
+    steps = max(1, int(input * 10))
+    for step in range(steps):
+        await asyncio.sleep(input / steps)  # a cancel request lands here as CancelledError
+        ctx.report_progress((step + 1) / steps, f"{input - (step + 1) * input / steps:.1f}s left")
+    return "lift-off"
+
+
 def register(target: remotetask.App) -> None:
     """Register these tasks on another app (for ``tasks = ["examples.tasks"]``)."""
     for task in app.tasks.values():
-        target.register(task.name, task.func, context=task.context, retry=task.retry)
+        target.register(
+            task.name, task.func, context=task.context, retry=task.retry, timeout=task.timeout
+        )

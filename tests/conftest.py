@@ -53,6 +53,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture(params=["sqlite-file", "postgresql"])
+def reopenable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database that can be opened twice (so not the in-memory one)."""
+    if request.param == "sqlite-file":
+        return f"sqlite:///{tmp_path / 'jobs.db'}"
+    postgres: str = request.getfixturevalue("postgres_url")
+    return postgres
+
+
 @pytest.fixture
 def file_url(tmp_path: Path) -> str:
     """A SQLite file URL, for tests about files, processes or the CLI."""

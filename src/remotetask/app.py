@@ -8,14 +8,15 @@ service registry, the task decorators, autostart, and the verbs transports need
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, overload
 
 from remotetask.autostart import autostart
 from remotetask.clock import Clock
 from remotetask.engine import DEFAULT_DATABASE, Engine
 from remotetask.errors import UnknownServiceError
-from remotetask.jobs import Status
+from remotetask.jobs import CronRun, Job, Status
+from remotetask.logins import Logins
 from remotetask.maintenance import forget_worker
 from remotetask.refs import ServiceRef
 from remotetask.retry import RetryPolicy
@@ -41,6 +42,8 @@ class App(Engine):
         super().__init__(database, settings=settings, clock=clock)
         self.tokens = Tokens(lambda: self.store, self.clock)
         """The API tokens in this app's database: issue, verify, list, revoke."""
+        self.logins = Logins(lambda: self.store, self.clock)
+        """The management UI's sessions and login rate limit, in this app's database."""
         self._services: dict[ServiceRef, TaskService] = {}
         self._services_lock = threading.Lock()
 
@@ -153,6 +156,24 @@ class App(Engine):
     def workers(self) -> list[WorkerInfo]:
         """Every worker process recorded in the database, with its latest heartbeat."""
         return self.store.workers()
+
+    def find_job(self, job_id: int) -> Job | None:
+        """The job with this id, in whichever service holds it (ids are global)."""
+        return self.store.find_job(job_id)
+
+    def schedule_board(
+        self,
+        refs: Sequence[ServiceRef],
+        search: str | None = None,
+        after: int | None = None,
+        limit: int = 50,
+    ) -> list[Job]:
+        """Waiting cron and delayed jobs of these services, soonest first (keyset pages)."""
+        return self.store.schedule_board(refs, search, after, limit)
+
+    def recent_runs(self, job_ids: Sequence[int], per_job: int) -> dict[int, list[CronRun]]:
+        """The latest runs of each of these cron jobs, newest first."""
+        return self.store.recent_runs(job_ids, per_job)
 
     def status_counts(self) -> dict[tuple[ServiceRef, Status], int]:
         """Jobs per (service, status) across every service (the queue-depth gauge)."""

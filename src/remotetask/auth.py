@@ -10,11 +10,13 @@ store is ``App.tokens.verify``; this module holds only the values.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from fnmatch import fnmatchcase
+from types import MappingProxyType
 
 from remotetask.errors import InvalidInputError
 
@@ -38,6 +40,69 @@ class Role(StrEnum):
         """Whether this role includes ``needed``."""
         order = list(Role)
         return order.index(self) >= order.index(Role(needed))
+
+
+class Action(StrEnum):
+    """Everything a caller may ask for; ``REQUIRED_ROLE`` says which role each needs.
+
+    The JSON API, XML-RPC and the UI all check an action against that one table,
+    so no transport can let a role do what another refuses.
+    """
+
+    READ = "read"
+    """See services, tasks, jobs, cron jobs, errors, metrics."""
+    ADD_JOB = "add job"
+    """Add a job (also a clone of another job), or a delayed one."""
+    START_JOB = "start job"
+    """Queue a ``start later`` job."""
+    CANCEL_JOB = "cancel job"
+    """Cancel a waiting job or ask a running one to stop (one or ticked ones)."""
+    RETRY_JOB = "retry job"
+    """Queue an errored job again, with its input as it was or edited."""
+    DELETE_JOB = "delete job"
+    """Remove one finished job (or ticked ones)."""
+    CANCEL_ALL = "cancel all"
+    """Cancel every waiting job of a service."""
+    RETRY_ERRORED = "retry errored"
+    """Queue again all errored jobs of a service, or of one error group."""
+    PROCESSING = "processing"
+    """Start and stop a service's processing."""
+    RUN_NOW = "run now"
+    """Run a delayed job now instead of later, or a cron job once now."""
+    PAUSE_CRON = "pause cron"
+    """Pause and resume a cron job."""
+    CLEAN = "clean"
+    """Remove finished jobs of a service by status, filter or error group."""
+    ADD_CRON = "add cron job"
+    """Add a cron job."""
+    CHANGE_CRON = "change cron job"
+    """Change a cron or delayed job's schedule."""
+    CREATE_SERVICE = "create service"
+    MANAGE_TOKENS = "manage tokens"
+    """Issue, list and revoke API tokens (with the ``*`` site pattern too)."""
+
+
+REQUIRED_ROLE: Mapping[Action, Role] = MappingProxyType(
+    {
+        Action.READ: Role.READ,
+        Action.ADD_JOB: Role.SUBMIT,
+        Action.START_JOB: Role.SUBMIT,
+        Action.CANCEL_JOB: Role.OPERATE,
+        Action.RETRY_JOB: Role.OPERATE,
+        Action.DELETE_JOB: Role.OPERATE,
+        Action.CANCEL_ALL: Role.OPERATE,
+        Action.RETRY_ERRORED: Role.OPERATE,
+        Action.PROCESSING: Role.OPERATE,
+        Action.RUN_NOW: Role.OPERATE,
+        Action.PAUSE_CRON: Role.OPERATE,
+        Action.CLEAN: Role.ADMIN,
+        Action.ADD_CRON: Role.ADMIN,
+        Action.CHANGE_CRON: Role.ADMIN,
+        Action.CREATE_SERVICE: Role.ADMIN,
+        Action.MANAGE_TOKENS: Role.ADMIN,
+    }
+)
+"""The one role table: the least role each action needs, for every transport."""
 
 
 def parse_role(value: str) -> Role:
@@ -110,10 +175,6 @@ class Principal:
         return cls("anonymous", Role.ADMIN, (ALL_SITES,))
 
     @property
-    def is_anonymous(self) -> bool:
-        return self.token_id is None and self.name == "anonymous"
-
-    @property
     def all_sites(self) -> bool:
         """Whether the principal sees every site (needed to manage tokens)."""
         return ALL_SITES in self.sites
@@ -122,14 +183,39 @@ class Principal:
         """Whether this principal's role includes ``role``."""
         return self.role.allows(role)
 
+    def may(self, action: Action | str) -> bool:
+        """Whether this principal's role is enough for ``action`` (see ``REQUIRED_ROLE``)."""
+        return self.role.allows(REQUIRED_ROLE[Action(action)])
+
     def sees(self, site: str) -> bool:
         """Whether one of the principal's site patterns matches ``site`` (case-sensitive)."""
         return sites_cover(self.sites, site)
 
-    @property
-    def label(self) -> str:
-        """Who it is, for logs and messages."""
-        return self.name if self.token_id is None else f"token {self.token_id} ({self.name})"
+
+IDLE_TIMEOUT = 2 * 60 * 60.0
+"""A UI session unused this long (seconds) ends."""
+MAX_AGE = 12 * 60 * 60.0
+"""No UI session lives longer than this, used or not."""
+
+
+@dataclass
+class Session:
+    """A logged-in browser: its CSRF token, the API token it logged in with, its messages."""
+
+    key: str
+    """SHA-256 of the session id: the row's key."""
+    csrf: str
+    token: str
+    created: float
+    seen: float
+    flashes: list[str] = field(default_factory=list)
+
+
+def csrf_matches(session: Session, submitted: object) -> bool:
+    """Whether a form's CSRF field is this session's token (constant time, any text)."""
+    if not isinstance(submitted, str):
+        return False
+    return hmac.compare_digest(session.csrf.encode(), submitted.encode("utf-8", "replace"))
 
 
 TokenVerifier = Callable[[str], Principal | None]

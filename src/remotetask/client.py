@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -21,6 +21,7 @@ import httpx
 from remotetask import jsonvalue
 from remotetask.errors import (
     AuthenticationError,
+    FieldError,
     InvalidInputError,
     InvalidStatusError,
     JobNotFoundError,
@@ -32,7 +33,7 @@ from remotetask.errors import (
 )
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.refs import ServiceRef
-from remotetask.schedule import Schedule
+from remotetask.schedule import Schedule, ScheduleFields
 
 LONG_POLL_SECONDS = 30.0
 """The longest single ``?wait=`` a client asks for; ``wait`` repeats it as needed."""
@@ -47,10 +48,25 @@ BULK_CHUNK = 1000
 
 @dataclass(frozen=True, slots=True)
 class RemoteTask:
-    """A task as the server describes it (the callable stays on the server)."""
+    """A task as the server describes it (the callable stays on the server).
+
+    The schemas are JSON Schema documents of the task's input and result, or
+    None where the task takes or returns any JSON value.
+    """
 
     name: str
     description: str
+    input_schema: dict[str, Any] | None = None
+    result_schema: dict[str, Any] | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RemoteTask:
+        return cls(
+            data["name"],
+            data.get("description", ""),
+            data.get("input_schema"),
+            data.get("result_schema"),
+        )
 
 
 class Client:
@@ -181,7 +197,24 @@ def _exception(response: httpx.Response) -> RemoteTaskError:
             cls = InvalidInputError
         else:
             cls = RequestError
+    if cls is InvalidInputError:
+        return InvalidInputError(message, _field_errors(body))
     return cls(message)
+
+
+def _field_errors(body: Any) -> list[FieldError]:
+    """The ``errors`` of a problem: within the input (``loc``), else where in the request."""
+    items = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [
+        FieldError(
+            tuple(item.get("loc") or str(item.get("pointer", "")).split("/")),
+            str(item.get("detail", "")),
+        )
+        for item in items
+        if isinstance(item, dict)
+    ]
 
 
 class RemoteService:
@@ -204,7 +237,7 @@ class RemoteService:
     def available_tasks(self) -> dict[str, RemoteTask]:
         """Every task the service can run, by name."""
         items = self._call("GET", "/tasks")
-        return {item["name"]: RemoteTask(item["name"], item["description"]) for item in items}
+        return {item["name"]: RemoteTask.from_json(item) for item in items}
 
     def add(
         self,
@@ -241,40 +274,32 @@ class RemoteService:
             ids.extend(int(i) for i in data["ids"])
         return ids
 
-    def add_cron_job(
-        self,
-        task: str,
-        input: Any = None,
-        *,
-        minute: Iterable[int] = (),
-        hour: Iterable[int] = (),
-        day_of_month: Iterable[int] = (),
-        month: Iterable[int] = (),
-        day_of_week: Iterable[int] = (),
-        delay: float | None = None,
-        cron: str | None = None,
-        timezone: str = "UTC",
-    ) -> int:
+    def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job or, with ``delay``, a one-shot delayed job; return its id."""
-        if delay is not None:
-            body: dict[str, Any] = {"task": task, "input": input, "delay": delay}
+        new = Schedule.of(**schedule)
+        if new.is_delay:
+            body: dict[str, Any] = {"task": task, "input": input, "delay": new.delay}
             return int(self._call("POST", "/jobs", json=body)["id"])
-        body = {
-            "task": task,
-            "input": input,
-            "minute": list(minute),
-            "hour": list(hour),
-            "day_of_month": list(day_of_month),
-            "month": list(month),
-            "day_of_week": list(day_of_week),
-            "cron": cron,
-            "timezone": timezone,
-        }
-        return int(self._call("POST", "/cron-jobs", json=body)["id"])
+        fields = {key: value for key, value in new.to_json().items() if key != "delay"}
+        return int(
+            self._call("POST", "/cron-jobs", json={"task": task, "input": input, **fields})["id"]
+        )
 
-    def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
-        """Change a cron job's schedule fields and reschedule it; return the new schedule."""
-        body = {k: list(v) if isinstance(v, tuple | list) else v for k, v in fields.items()}
+    def update_cron_job(self, job_id: int, **schedule: Unpack[ScheduleFields]) -> Schedule:
+        """Replace a cron or delayed job's whole schedule and reschedule it (as the original).
+
+        What is not given takes its default; ``change_cron_job`` keeps the rest.
+        """
+        body = Schedule.of(**schedule).to_json()
+        data = self._call("PUT", f"/cron-jobs/{int(job_id)}/schedule", json=body)
+        return Schedule.from_json(data["schedule"])
+
+    def change_cron_job(self, job_id: int, **fields: Unpack[ScheduleFields]) -> Schedule:
+        """Change only the schedule fields given, keep the others, and reschedule the job."""
+        body = {
+            k: list(v) if isinstance(v, Iterable) and not isinstance(v, str) else v
+            for k, v in fields.items()
+        }
         data = self._call("PATCH", f"/cron-jobs/{int(job_id)}", json=body)
         return Schedule.from_json(data["schedule"])
 

@@ -16,6 +16,7 @@ equivalent of the original's zope.conf product-config section.
     rate_limit = 500.0                 # requests a second per token (0: none)
     max_connections = 0                # open connections (0: 1000, within the fd limit)
     read_timeout = 10.0                # seconds for a request's headers (3x for its body)
+    templates = "ui-templates"         # <task>_detail.html renderers for the UI
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ class Config:
     """Open connections ``serve`` keeps (503 beyond); 0: 1000, or fewer to fit the fd limit."""
     read_timeout: float = 10.0
     """Seconds a request may take to send its headers (408); its body gets three times that."""
+    templates: str | None = None
+    """A folder of UI templates (``<task>_detail.html``) searched before the built-in ones."""
 
     def merged(self, values: Mapping[str, Any]) -> Config:
         """A copy with the given (non-None) values applied, lists normalised to tuples."""

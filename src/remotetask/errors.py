@@ -4,7 +4,8 @@
     ├── TaskError            raised by a task: its job fails at once, no retry
     ├── UnknownTaskError     (also ValueError) no task registered under that name
     ├── DuplicateTaskError   (also ValueError) a second task under a taken name
-    ├── InvalidInputError    (also ValueError) an input or result that is not JSON
+    ├── InvalidInputError    (also ValueError) an input or result that is not JSON, or not
+    │                        of the task's annotated type (``errors``: the fields at fault)
     ├── InvalidScheduleError (also ValueError) a cron field or expression out of range
     ├── InvalidStatusError   (also ValueError) clean() asked for a status it cannot remove
     ├── InvalidReferenceError(also ValueError) a malformed "site@Service" reference
@@ -24,6 +25,9 @@ ValueError) while letting callers catch everything of ours with one clause.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 
 class RemoteTaskError(Exception):
     """Root of every exception raised by remotetask."""
@@ -41,8 +45,34 @@ class DuplicateTaskError(RemoteTaskError, ValueError):
     """A task name is already taken in this app."""
 
 
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One reason an input is invalid: where in the input (keys and indexes) and what."""
+
+    loc: tuple[str | int, ...]
+    message: str
+
+    @property
+    def path(self) -> str:
+        """The location as ``items/0/name`` (empty for the input as a whole)."""
+        return "/".join(str(part) for part in self.loc)
+
+
 class InvalidInputError(RemoteTaskError, ValueError):
-    """A job input or result is not a JSON value."""
+    """A job input or result is not a JSON value, or not of the task's declared type.
+
+    ``errors`` lists the fields at fault when the input was checked against a
+    type (empty for other refusals), so callers can show them by field.
+    """
+
+    def __init__(self, message: str, errors: Iterable[FieldError] = ()) -> None:
+        super().__init__(message)
+        self.errors = tuple(errors)
+
+    def at(self, index: int) -> InvalidInputError:
+        """The same refusal for the ``index``-th of many inputs (``add_many``)."""
+        errors = [FieldError((index, *e.loc), e.message) for e in self.errors]
+        return InvalidInputError(f"input {index}: {self}", errors)
 
 
 class InvalidScheduleError(RemoteTaskError, ValueError):

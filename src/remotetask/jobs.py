@@ -64,6 +64,10 @@ class Job:
     schedule: Schedule | None = None
     next_call: float | None = None
     cancel_requested: bool = False
+    error_type: str | None = None
+    """The exception's class (``ValueError``, ``mymodule.Declined``) when a run raised one."""
+    paused: bool = False
+    """A paused cron job does not fire until it is resumed."""
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {self.task} {self.status}>"
@@ -97,12 +101,19 @@ class Job:
             schedule=None if schedule is None else Schedule.from_json(schedule),
             next_call=data.get("next_call"),
             cancel_requested=bool(data.get("cancel_requested", False)),
+            error_type=data.get("error_type"),
+            paused=bool(data.get("paused", False)),
         )
 
 
 @dataclass(frozen=True, slots=True)
 class CronRun:
-    """One firing of a cron job: when it was due, when it ran, how it ended."""
+    """One firing of a cron job: when it was due, when it ran, how it ended.
+
+    A firing whose task raised is run again under the task's retry policy on this
+    same record: ``attempts`` counts its runs, and while it waits for the next one
+    ``ended`` is None, ``retry_at`` is set and ``error`` is the last run's.
+    """
 
     id: int
     job_id: int
@@ -111,17 +122,39 @@ class CronRun:
     ended: float | None = None
     result: Any = None
     error: str | None = None
+    error_type: str | None = None
+    attempts: int = 1
+    retry_at: float | None = None
+
+
+SORTS = ("id", "created", "task", "status", "started", "ended")
+"""What ``list_jobs`` can order by; ``created`` is id order (ids are given out as jobs
+are added). Every sort ends on the id, so paging is keyset paging on (value, id)."""
 
 
 @dataclass(frozen=True, slots=True)
 class JobQuery:
-    """Filters and keyset paging for ``list_jobs`` (``after_id`` is the cursor)."""
+    """Filters, order and keyset paging for ``list_jobs``.
+
+    ``after_id`` (with ``after_value``, the sort value of that row, for sorts other
+    than id) is the cursor: the page starts past it. Jobs without a start or end
+    come last when sorting by ``started`` or ``ended``; their cursor value is None.
+    ``search`` keeps jobs whose input or error contains the text (any case);
+    ``scan_until`` bounds such a search to ids past it (exclusive), so one page
+    never reads more than a window of the table.
+    """
 
     statuses: frozenset[Status] = field(default_factory=frozenset)
     task: str | None = None
     newest_first: bool = True
     after_id: int | None = None
     limit: int = 100
+    sort: str = "id"
+    after_value: str | float | None = None
+    search: str | None = None
+    scan_until: int | None = None
+    nulls_first: bool = False
+    """Put jobs without a value to sort by first (paging backwards through a list)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,3 +170,4 @@ class Outcome:
     error: str | None = None
     traceback: str | None = None
     next_call: float | None = None
+    error_type: str | None = None

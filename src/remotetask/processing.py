@@ -166,14 +166,20 @@ class Processor:
             current = following
             self._watch_timeout(current, now)
             with self._tracking(current.key, _Running(current.job.id, None)):
-                ran = self._runner.run(current, now, claim_next=not self._stop.is_set())
+                ran = self._runner.run(current, now, claim_next=self._still_running)
             if ran.outcome.next_call is not None:
                 self._schedule_changed = True  # a retry later on: the idle wait must know
             following, now = ran.next, ran.ended
 
+    def _still_running(self) -> bool:
+        """Asked after each run: a stopping processor claims nothing more."""
+        return not self._stop.is_set()
+
     def _fire(self, firing: Firing, now: float) -> None:
         with self._tracking(firing.key, _Running(None, firing.run.id)):
-            self._runner.run_firing(firing, now)
+            outcome = self._runner.run_firing(firing, now)
+        if outcome.next_call is not None:
+            self._schedule_changed = True  # to be tried again: the idle wait must know
 
     @contextlib.contextmanager
     def _tracking(self, key: str, running: _Running) -> Iterator[None]:

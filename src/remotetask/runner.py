@@ -10,6 +10,7 @@ decide when and where (see ``processing.py``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -17,9 +18,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from remotetask import jsonvalue
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
+from remotetask.failures import exception_type
+from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
 from remotetask.store import Claim
@@ -66,17 +68,18 @@ class Runner:
         lease_until = now + self.engine.settings.lease_seconds
         return self.engine.store.claim(self.ref, now, limit, self.engine.worker_name, lease_until)
 
-    def run(self, claim: Claim, now: float, *, claim_next: bool = False) -> Ran:
+    def run(self, claim: Claim, now: float, *, claim_next: Callable[[], bool] | None = None) -> Ran:
         """Run a claimed job and store how it ended (refused if the claim was superseded).
 
-        With ``claim_next`` the outcome is stored and the service's next due job
-        claimed in one transaction (one commit per job on a long queue).
+        When ``claim_next`` (asked once the task has returned) says so, the outcome is
+        stored and the service's next due job claimed in one transaction (one commit
+        per job on a long queue).
         """
-        outcome = self._execute(claim.job, claim.key, now, retries=True)
+        outcome = self._execute(claim.job, claim.key, now)
         ended = max(now, self.engine.clock.now())  # never before the pass's ``now``
         following: Claim | None = None
         stored: bool | None = None
-        if claim_next:
+        if claim_next is not None and claim_next():
             try:
                 stored, claims = self.engine.store.finish_and_claim(
                     claim.job.id,
@@ -166,11 +169,18 @@ class Runner:
                 store.set_next_call(job.id, job.schedule.next_after(now))
 
     def fire_due(self, now: float, limit: int) -> list[Firing]:
-        """Schedule pending cron jobs, then record up to ``limit`` due firings, each once."""
+        """Schedule pending cron jobs, then take up to ``limit`` due firings, each once.
+
+        Firings waiting to be tried again come first (they are older), then new
+        firings are recorded.
+        """
         self.schedule_pending(now)
         store = self.engine.store
         lease_until = now + self.engine.settings.lease_seconds
-        firings: list[Firing] = []
+        firings = [
+            Firing(job, run, key)
+            for job, run, key in store.claim_cron_retries(self.ref, now, limit, lease_until)
+        ]
         for job in store.due_cron_jobs(self.ref, now):
             if len(firings) >= limit:
                 break
@@ -184,8 +194,14 @@ class Runner:
         return firings
 
     def run_firing(self, firing: Firing, now: float) -> Outcome:
-        """Run one firing of a cron job; a failure is recorded on the run and the cron job."""
-        outcome = self._execute(firing.job, firing.key, now, retries=False)
+        """Run one firing of a cron job, recording how it went on the run and the cron job.
+
+        A generic exception is tried again under the task's retry policy, as the
+        original retried every job: the run then waits (``queued`` outcome) and a
+        later pass claims it again. The task sees the firing's attempts, not the job's.
+        """
+        job = dataclasses.replace(firing.job, attempts=firing.run.attempts)
+        outcome = self._execute(job, firing.key, now)
         ended = max(now, self.engine.clock.now())
         store = self.engine.store
         self._persist(lambda: store.finish_cron_run(firing.run.id, firing.key, outcome, ended))
@@ -202,17 +218,17 @@ class Runner:
 
     # -- one call of a task -----------------------------------------------------------
 
-    def _execute(self, job: Job, key: str, now: float, *, retries: bool) -> Outcome:
+    def _execute(self, job: Job, key: str, now: float) -> Outcome:
         task = self.engine.tasks.get(job.task)
         if task is None:
             log.error("job %s of %s: task %r is not registered", job.id, self.ref, job.task)
             return Outcome(ERROR, error=f"task {job.task!r} is not registered")
         try:
-            result = task.run(self._context(job, key), job.input)
-            return Outcome(COMPLETED, result_json=jsonvalue.dumps(result, "result"))
+            result_json = invoke(task, self._context(job, key), job.input)
+            return Outcome(COMPLETED, result_json=result_json)
         except Exception as exc:
             expected = isinstance(exc, TaskError | InvalidInputError)
-            message = str(exc) if expected else f"{type(exc).__name__}: {exc}"
+            message, kind = str(exc), exception_type(exc)  # the original kept the message
             trace = None if expected else traceback.format_exc()
             if not expected:
                 log.error(
@@ -223,10 +239,12 @@ class Runner:
                     job.attempts,
                     trace,
                 )
-            delay = task.retry.decide(exc, job.attempts) if retries else None
+            delay = task.retry.decide(exc, job.attempts)
             if delay is None:
-                return Outcome(ERROR, error=message, traceback=trace)
-            return Outcome(QUEUED, error=message, traceback=trace, next_call=now + delay)
+                return Outcome(ERROR, error=message, traceback=trace, error_type=kind)
+            return Outcome(
+                QUEUED, error=message, traceback=trace, next_call=now + delay, error_type=kind
+            )
 
     def _persist(self, write: Callable[[], bool]) -> bool:
         """Retry writing an outcome while the database is unreachable, for up to one lease.

@@ -10,10 +10,14 @@ A `Schedule` takes one of three forms:
 * **A crontab expression** (`cron="*/5 * * * *"`, 0 = Sunday as in cron), read in the
   IANA `timezone`. Matching is delegated to `cronsim` behind `_cron_next`, so the
   library can be swapped without touching callers.
-* **A delay**: a one-shot job due `delay` seconds after it is scheduled.
+* **A delay**: a one-shot job due `delay` seconds after it is scheduled. A delay of
+  0 is no delay, as in the original: the schedule is then one of the other forms.
+
+`parse_field` reads a field set as people type it in a form or on the command line
+(`*`, `10 13`, `10,13`); `field_text` writes one back.
 
 Whatever the form, the next time is strictly after `now`, and a schedule with nothing
-due within 365 days (`HORIZON`) has no next time (`None`).
+due within 366 days (`HORIZON`) has no next time (`None`).
 
 DST policy for crontab expressions (cronsim mimics Debian cron; pinned by tests):
 
@@ -30,20 +34,27 @@ DST policy for crontab expressions (cronsim mimics Debian cron; pinned by tests)
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
 
 from remotetask.errors import InvalidScheduleError
 
-__all__ = ["FIELD_SETS", "HORIZON", "Schedule"]
+__all__ = ["FIELD_SETS", "HORIZON", "Schedule", "ScheduleFields", "field_text", "parse_field"]
 
-HORIZON: Final = 365 * 24 * 60 * 60
-"""Seconds after `now` beyond which a schedule is said to have no next time."""
+HORIZON: Final = 366 * 24 * 60 * 60
+"""Seconds after `now` beyond which a schedule is said to have no next time.
+
+366 days, so a yearly date (at most 366 days from one to the next, across a leap
+day) is always found. The original checked ``next <= now + 365 days`` before each
+step, so it also tested the step past that line (a day, for a day-of-month
+schedule); this window holds all of that, so every time it found is found here.
+"""
 
 _DAY: Final = 24 * 60 * 60
 _EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
@@ -57,12 +68,27 @@ _RANGES: Final[dict[str, tuple[int, int]]] = {
 }
 FIELD_SETS: Final = tuple(_RANGES)
 """The original's five field names, finest first: each takes a set of numbers."""
-_JSON_KEYS: Final = frozenset((*FIELD_SETS, "delay", "cron", "timezone"))
+_SEPARATORS: Final = re.compile(r"[\s,]+")
+_NUMBER: Final = re.compile(r"[0-9]+")
+_KEYS: Final = frozenset((*FIELD_SETS, "delay", "cron", "timezone"))
 _WEEKDAYS: Final = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _MONTHS: Final = (
     *("January", "February", "March", "April", "May", "June"),
     *("July", "August", "September", "October", "November", "December"),
 )
+
+
+class ScheduleFields(TypedDict, total=False):
+    """The keywords that give a schedule, as ``add_cron_job`` and ``update_cron_job`` take them."""
+
+    minute: Iterable[int]
+    hour: Iterable[int]
+    day_of_month: Iterable[int]
+    month: Iterable[int]
+    day_of_week: Iterable[int]
+    delay: float | None
+    cron: str | None
+    timezone: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +110,8 @@ class Schedule:
             object.__setattr__(self, name, _normalise_field(name, getattr(self, name)))
         has_fields = any(getattr(self, name) for name in FIELD_SETS)
         if self.delay is not None:
-            object.__setattr__(self, "delay", _normalise_delay(self.delay))
+            # 0 is no delay, as in the original (its form always sent 0): a cron job
+            object.__setattr__(self, "delay", _normalise_delay(self.delay) or None)
         if not isinstance(self.timezone, str):
             raise InvalidScheduleError(f"timezone must be a string, got {self.timezone!r}")
         _zone(self.timezone)
@@ -138,9 +165,19 @@ class Schedule:
         """Rebuild a schedule from `to_json` output (missing keys take their defaults)."""
         if not isinstance(data, Mapping):
             raise InvalidScheduleError(f"a schedule must be a JSON object, got {data!r}")
-        unknown = sorted(str(key) for key in data if key not in _JSON_KEYS)
+        return cls._of(data)
+
+    @classmethod
+    def of(cls, **fields: Unpack[ScheduleFields]) -> Schedule:
+        """A schedule from a verb's keywords; a field set may be any iterable of ints."""
+        return cls._of({k: _sequence(v) if k in _RANGES else v for k, v in fields.items()})
+
+    @classmethod
+    def _of(cls, data: Mapping[str, Any]) -> Schedule:
+        """Refuse unknown keys by name (the constructor's TypeError would not say which)."""
+        unknown = sorted(str(key) for key in data if key not in _KEYS)
         if unknown:
-            raise InvalidScheduleError(f"unknown schedule keys: {', '.join(unknown)}")
+            raise InvalidScheduleError(f"unknown schedule fields: {', '.join(unknown)}")
         return cls(**data)
 
     # -- field sets ---------------------------------------------------------------
@@ -182,8 +219,9 @@ class Schedule:
     def _fields_words(self) -> str:
         """Say the field sets the way a person would read them."""
         level = self._level()
-        if level == _MINUTE_LEVEL and not self.minute:
-            when = "every minute"
+        every_minute = self.minute == tuple(range(60))
+        if level == _MINUTE_LEVEL and (not self.minute or every_minute):
+            when = f"every minute of hour {_listed(self.hour)}" if self.hour else "every minute"
         elif self.minute and not self.hour:
             when = f"at minute {_listed(self.minute)} of every hour"
         elif self.minute and len(self.minute) * len(self.hour) > 6:
@@ -209,6 +247,41 @@ class Schedule:
         return text if only_minutes else f"{text} (UTC)"
 
 
+def parse_field(name: str, text: str) -> tuple[int, ...]:
+    """A field set as typed in a form or on the command line, the original form's rules.
+
+    ``*`` is every value of the field (minute ``*`` with hour ``2`` runs every minute
+    from 02:00 to 02:59). Numbers are separated by spaces, commas or both (``10 13``,
+    ``10,13``). Empty text is the field not given: it takes no part, and a finer
+    field given sets the step (hour empty with minute ``5``: 5 past every hour; minute
+    empty with hour ``2``: once, at 02:00). Anything else raises InvalidScheduleError.
+    """
+    if name not in _RANGES:
+        raise InvalidScheduleError(
+            f"unknown field {name!r}; the fields are {', '.join(FIELD_SETS)}"
+        )
+    low, high = _RANGES[name]
+    words = [word for word in _SEPARATORS.split(text.strip()) if word]
+    if words == ["*"]:
+        return tuple(range(low, high + 1))
+    for word in words:
+        if not _NUMBER.fullmatch(word):
+            alone = " (* stands alone: it already means every value)" if word == "*" else ""
+            raise InvalidScheduleError(
+                f"{name}: {word!r} is not a number; give * or numbers from {low} to {high} "
+                f"separated by spaces or commas{alone}"
+            )
+    return _normalise_field(name, [int(word) for word in words])
+
+
+def field_text(name: str, values: tuple[int, ...]) -> str:
+    """The text ``parse_field`` reads back as ``values``: ``*``, ``10,13`` or empty."""
+    low, high = _RANGES[name]
+    if values == tuple(range(low, high + 1)):
+        return "*"
+    return ",".join(map(str, values))
+
+
 def _normalise_field(name: str, value: object) -> tuple[int, ...]:
     """Sorted, de-duplicated ints in range; bools are refused as they are rarely meant."""
     if not isinstance(value, tuple | list | set | frozenset | range):
@@ -225,6 +298,13 @@ def _normalise_field(name: str, value: object) -> tuple[int, ...]:
             )
         items.add(int(item))
     return tuple(sorted(items))
+
+
+def _sequence(value: object) -> object:
+    """A generator or other iterable as a tuple; anything else as given, to be refused."""
+    if isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
+        return tuple(value)
+    return value
 
 
 def _normalise_delay(delay: object) -> float:
@@ -296,4 +376,12 @@ def _number(value: float) -> str:
 
 
 def _listed(values: tuple[int, ...]) -> str:
-    return ", ".join(map(str, values))
+    """Sorted values with runs of three or more as ranges: (0, 1, 2, 5) -> "0-2, 5"."""
+    parts: list[str] = []
+    start = 0
+    for end in range(len(values)):
+        if end + 1 == len(values) or values[end + 1] != values[end] + 1:
+            run = values[start : end + 1]
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) >= 3 else ", ".join(map(str, run)))
+            start = end + 1
+    return ", ".join(parts)

@@ -8,16 +8,18 @@ original's examples drive time without sleeping. Running jobs is the
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Unpack
 
 from remotetask import jsonvalue
 from remotetask.clock import Clock, pauses
+from remotetask.console import ConsoleVerbs
 from remotetask.engine import Engine
 from remotetask.errors import (
+    InvalidInputError,
     InvalidScheduleError,
     InvalidStatusError,
     JobNotFoundError,
@@ -39,15 +41,13 @@ from remotetask.jobs import (
 from remotetask.processing import Processor
 from remotetask.refs import ServiceRef
 from remotetask.runner import Runner
-from remotetask.schedule import FIELD_SETS, Schedule
+from remotetask.schedule import FIELD_SETS, Schedule, ScheduleFields
 from remotetask.settings import ProcessorKind
 from remotetask.store import NewJob, Store
 from remotetask.tasks import Task
 
-_SCHEDULE_FIELDS = {f.name for f in dataclasses.fields(Schedule)}
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True)
 class Submission:
     """A job checked and encoded, ready to be stored by ``TaskService.submit``.
 
@@ -91,7 +91,7 @@ class JobContext:
         return self._store.cancel_requested(self.job_id)
 
 
-class TaskService:
+class TaskService(ConsoleVerbs):
     """A named service in a site: queues jobs for the app's tasks and runs them."""
 
     def __init__(self, app: Engine, ref: ServiceRef) -> None:
@@ -138,19 +138,20 @@ class TaskService:
     ) -> list[int]:
         """Queue one job per input in a single transaction (bulk enqueue).
 
+        Every input is checked first: one invalid input adds none of them
+        (InvalidInputError, its field locations starting with the input's index).
         With ``idempotency_key`` the batch is stored once: job ``i`` gets the key
         ``f"{idempotency_key}/{i}"``, and a repeated call returns the same ids.
         """
-        self.app.tasks.require(task)
-        dumps = jsonvalue.dumps
-        if idempotency_key is None:
-            return self._insert([NewJob(task, dumps(value), QUEUED) for value in inputs])
-        return self._insert(
-            [
-                NewJob(task, dumps(value), QUEUED, None, f"{idempotency_key}/{i}")
-                for i, value in enumerate(inputs)
-            ]
-        )
+        encode = self.app.tasks.require(task).encode_input
+        jobs = []
+        for index, value in enumerate(inputs):
+            key = None if idempotency_key is None else f"{idempotency_key}/{index}"
+            try:
+                jobs.append(NewJob(task, encode(value), QUEUED, None, key))
+            except InvalidInputError as exc:
+                raise exc.at(index) from None
+        return self._insert(jobs)
 
     def submission(
         self,
@@ -161,9 +162,12 @@ class TaskService:
         idempotency_key: str | None = None,
     ) -> Submission:
         """Check and encode a job for ``submit`` (UnknownTaskError, InvalidInputError)."""
-        self.app.tasks.require(task)
+        registered = self.app.tasks.require(task)
+        input_json = registered.encode_input(input)
+        if registered.input_codec is not None:  # stored as its type encodes it
+            input = jsonvalue.loads(input_json)
         status = START_LATER if start_later else QUEUED
-        return Submission(task, input, jsonvalue.dumps(input), status, idempotency_key)
+        return Submission(task, input, input_json, status, idempotency_key)
 
     def submit(self, submissions: Sequence[Submission]) -> list[Job]:
         """Store the submissions in one transaction and return the jobs as committed.
@@ -189,62 +193,45 @@ class TaskService:
             for job_id, s in zip(ids, submissions, strict=True)
         ]
 
-    def add_cron_job(
-        self,
-        task: str,
-        input: Any = None,
-        *,
-        minute: Iterable[int] = (),
-        hour: Iterable[int] = (),
-        day_of_month: Iterable[int] = (),
-        month: Iterable[int] = (),
-        day_of_week: Iterable[int] = (),
-        delay: float | None = None,
-        cron: str | None = None,
-        timezone: str = "UTC",
-    ) -> int:
+    def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job (status ``cronjob``) or, with ``delay``, a one-shot ``delayed`` job.
 
-        Its next call time is set by the next processing pass, from that pass's ``now``.
+        The schedule's keywords: ``minute``, ``hour``, ``day_of_month``, ``month``,
+        ``day_of_week`` (sets of ints), ``delay`` (seconds), ``cron`` and ``timezone``
+        (see ``Schedule``). Its next call time is set by the next processing pass, from
+        that pass's ``now``.
         """
-        schedule = Schedule(
-            minute=tuple(minute),
-            hour=tuple(hour),
-            day_of_month=tuple(day_of_month),
-            month=tuple(month),
-            day_of_week=tuple(day_of_week),
-            delay=delay,
-            cron=cron,
-            timezone=timezone,
-        )
-        status = DELAYED if schedule.is_delay else CRONJOB
-        job_id = self._insert([self._new_job(task, input, status, schedule, None)])[0]
+        new = Schedule.of(**schedule)
+        status = DELAYED if new.is_delay else CRONJOB
+        job_id = self._insert([self._new_job(task, input, status, new, None)])[0]
         self._schedule_changed()
         return job_id
 
-    def update_cron_job(self, job_id: int, **fields: Any) -> Schedule:
-        """Change a cron or delayed job's schedule and reschedule it; return the new schedule."""
-        unknown = set(fields) - _SCHEDULE_FIELDS
-        if unknown:
-            raise InvalidScheduleError(f"unknown schedule fields: {', '.join(sorted(unknown))}")
-        job = self.job(job_id)
-        if job.schedule is None or job.status not in (CRONJOB, DELAYED):
-            raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
-        if "cron" in fields and fields["cron"] is not None:
-            base = Schedule(cron=fields["cron"])
+    def update_cron_job(self, job_id: int, **schedule: Unpack[ScheduleFields]) -> Schedule:
+        """Replace a waiting cron or delayed job's whole schedule and reschedule it.
+
+        The original's ``job.update(...)`` followed by ``service.reschedule(id)``: what
+        is not given takes its default, as in ``add_cron_job``, so
+        ``update_cron_job(id, minute=(5,))`` drops an hour set before. A cron job stays
+        a cron job and a delayed job stays delayed. ``change_cron_job`` keeps the rest.
+        """
+        return self._replace_schedule(self._waiting_cron_job(job_id), Schedule.of(**schedule))
+
+    def change_cron_job(self, job_id: int, **fields: Unpack[ScheduleFields]) -> Schedule:
+        """Change only the schedule fields given, keep the others, and reschedule the job.
+
+        Not in the original (its ``update`` replaced everything; see ``update_cron_job``).
+        Giving ``cron`` drops the field sets; giving a field set drops a crontab
+        expression and its timezone, since field sets are always UTC.
+        """
+        job = self._waiting_cron_job(job_id)
+        assert job.schedule is not None
+        kept: dict[str, Any] = job.schedule.to_json()
+        if fields.get("cron") is not None:
+            kept = {}
         elif any(name in fields for name in FIELD_SETS):
-            # Field sets are always UTC: a crontab's timezone does not carry over.
-            base = dataclasses.replace(job.schedule, cron=None, delay=None, timezone="UTC")
-        else:
-            base = job.schedule
-        values: dict[str, Any] = {
-            k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()
-        }
-        schedule = dataclasses.replace(base, **values)
-        if not self.store.set_schedule(self.ref, job_id, jsonvalue.dumps(schedule.to_json())):
-            raise InvalidStatusError(f"job {job_id} is no longer a waiting cron job")
-        self._schedule_changed()
-        return schedule
+            kept = {name: kept[name] for name in FIELD_SETS}
+        return self._replace_schedule(job, Schedule.of(**{**kept, **fields}))
 
     def reschedule(self, job_id: int) -> bool:
         """Recompute the next call time of a cron or delayed job on the next pass."""
@@ -278,6 +265,27 @@ class TaskService:
             )
         return self.store.delete_jobs(self.ref, frozenset(Status(value) for value in wanted))
 
+    def _waiting_cron_job(self, job_id: int) -> Job:
+        job = self.job(job_id)
+        if job.schedule is None or job.status not in (CRONJOB, DELAYED):
+            raise InvalidStatusError(f"job {job_id} is {job.status}, not a waiting cron job")
+        return job
+
+    def _replace_schedule(self, job: Job, schedule: Schedule) -> Schedule:
+        """Store a job's new schedule; its next call time comes from the next pass."""
+        if schedule.is_delay != (job.status == DELAYED):
+            raise InvalidScheduleError(
+                f"job {job.id} is delayed and stays so: give a delay, or cancel it and add "
+                "a cron job"
+                if job.status == DELAYED
+                else f"job {job.id} is a cron job and stays one: a delay is for a one-shot "
+                "job; cancel it and add a delayed job"
+            )
+        if not self.store.set_schedule(self.ref, job.id, jsonvalue.dumps(schedule.to_json())):
+            raise InvalidStatusError(f"job {job.id} is no longer a waiting cron job")
+        self._schedule_changed()
+        return schedule
+
     def _new_job(
         self,
         task: str,
@@ -286,9 +294,9 @@ class TaskService:
         schedule: Schedule | None,
         idempotency_key: str | None,
     ) -> NewJob:
-        self.app.tasks.require(task)
+        input_json = self.app.tasks.require(task).encode_input(input)
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
-        return NewJob(task, jsonvalue.dumps(input), status, schedule_json, idempotency_key)
+        return NewJob(task, input_json, status, schedule_json, idempotency_key)
 
     def _insert(self, jobs: list[NewJob], now: float | None = None) -> list[int]:
         ids = self.store.insert_jobs(self.ref, jobs, self.clock.now() if now is None else now)
@@ -355,10 +363,6 @@ class TaskService:
 
     def cron_runs(self, job_id: int, limit: int = 50) -> list[CronRun]:
         return self.store.cron_runs(self.ref, job_id, limit)
-
-    def throughput(self, since: float) -> dict[int, int]:
-        """Jobs completed or failed per whole minute from ``since`` on (0 is the first)."""
-        return self.store.finished_per_minute(self.ref, since)
 
     # -- synchronous processing -------------------------------------------------------
 

@@ -105,6 +105,24 @@ def test_stop_gives_back_jobs_that_outlive_the_grace_period(file_url: str) -> No
     app.close()
 
 
+def test_a_run_that_ends_during_a_stop_claims_no_next_job(file_url: str) -> None:
+    app = App(file_url)
+    release = threading.Event()
+    app.register("hold", lambda input: release.wait(10))
+    service = app.add_service("site1@Svc")
+    first = service.add("hold")
+    second = service.add("hold")
+    service.start_processing()
+    wait_until(lambda: service.status(first) == "processing")
+    service.stop_processing(grace=10)
+    release.set()
+    service.stop_processing(wait=True)
+    assert service.status(first) == "completed"
+    assert service.jobs[second].status == "queued"
+    assert service.jobs[second].attempts == 0
+    app.close()
+
+
 def test_a_job_whose_worker_vanished_is_retried_then_failed(
     app: App, service: TaskService, clock: remotetask.FrozenClock
 ) -> None:

@@ -217,13 +217,19 @@ def test_rescue_never_overwrites_a_completed_job(
     assert (service.status(job_id), service.result(job_id)) == (COMPLETED, "done")
 
 
-def test_fire_cron_exactly_once_when_eight_threads_race(
-    app: App, service: TaskService, clock: FrozenClock
-) -> None:
+def every_minute(service: TaskService, clock: FrozenClock) -> tuple[int, float]:
+    """A cron job firing every minute, scheduled: its id and its first call time."""
     job_id = service.add_cron_job("echo", "tick", minute=range(60))
     service.runner.schedule_pending(clock.now())
     scheduled = service.job(job_id).next_call
     assert scheduled is not None
+    return job_id, scheduled
+
+
+def test_fire_cron_exactly_once_when_eight_threads_race(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    job_id, scheduled = every_minute(service, clock)
     wins: list[int] = []
     now = scheduled + 1
 
@@ -236,6 +242,37 @@ def test_fire_cron_exactly_once_when_eight_threads_race(
     runs = service.cron_runs(job_id)
     assert [r.scheduled_for for r in runs] == [scheduled]
     assert service.job(job_id).next_call == scheduled + 60
+
+
+def test_a_cron_retry_is_claimed_once_when_eight_threads_race(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    job_id, scheduled = every_minute(service, clock)
+    store, now = app.store, scheduled + 1
+    fired = store.fire_cron(job_id, scheduled, scheduled + 60, now, now + LEASE)
+    assert fired is not None
+    run, key = fired
+    again = Outcome(QUEUED, error="RuntimeError: hiccup", next_call=now)
+    assert store.finish_cron_run(run.id, key, again, now)
+    assert not store.finish_cron_run(run.id, key, again, now), "the key was given up"
+    wins: list[str] = []
+
+    def claim(_i: int) -> None:
+        wins.extend(k for _, _, k in store.claim_cron_retries(service.ref, now, 5, now + LEASE))
+
+    race(8, claim)
+    assert len(wins) == 1
+    [retried] = service.cron_runs(job_id)
+    assert (retried.id, retried.attempts, retried.retry_at, retried.ended) == (
+        run.id,
+        2,
+        None,
+        None,
+    )
+    assert store.finish_cron_run(run.id, wins[0], Outcome(COMPLETED, '"tock"'), now + 2)
+    [done] = service.cron_runs(job_id)
+    assert (done.result, done.error, done.ended, done.attempts) == ("tock", None, now + 2, 2)
+    assert service.job(job_id).attempts == 2
 
 
 def test_progress_and_cooperative_cancel(app: App, service: TaskService) -> None:

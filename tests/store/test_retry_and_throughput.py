@@ -60,6 +60,6 @@ def test_finished_jobs_are_counted_per_minute_of_their_end(
     service.process()
     service.cancel(service.add("echo", "cancelled jobs did not run"))
 
-    assert service.store.finished_per_minute(service.ref, since) == {0: 2, 1: 1, 2: 1}
+    assert service.throughput(since) == {0: (1, 1), 1: (1, 0), 2: (1, 0)}
     assert service.counts()[COMPLETED] == 4
-    assert service.store.finished_per_minute(service.ref, since + 3600) == {}
+    assert service.throughput(since + 3600) == {}

@@ -7,7 +7,6 @@ so the same refusals and the same once-only migration hold on SQLite and Postgre
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import pytest
 
@@ -16,13 +15,9 @@ from remotetask.store import Store, open_store
 from tests.store.test_contract import race
 
 
-@pytest.fixture(params=["sqlite-file", "postgresql"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database that can be opened twice (so not the in-memory one)."""
-    if request.param == "sqlite-file":
-        return f"sqlite:///{tmp_path / 'jobs.db'}"
-    postgres: str = request.getfixturevalue("postgres_url")
-    return postgres
+@pytest.fixture
+def url(reopenable_url: str) -> str:
+    return reopenable_url
 
 
 def execute(store: Store, *statements: str) -> None:

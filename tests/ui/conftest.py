@@ -12,9 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import pytest
+from pydantic import BaseModel, Field
 
 import remotetask
 from tests.ui.server import serve
@@ -56,6 +57,19 @@ def register_tasks(app: remotetask.App) -> None:
     @app.task
     def convert(input: object) -> str:
         return "converted"
+
+    @app.task
+    def resize(input: ResizeInput) -> None:
+        return None
+
+
+class ResizeInput(BaseModel):
+    """A typed task's input: the add form is built from its JSON Schema."""
+
+    file: str = Field(description="the picture to resize")
+    width: int = 800
+    keep_ratio: bool = False
+    format: Literal["png", "jpeg"] = "png"
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,8 @@ def _fill(app: remotetask.App, clock: remotetask.FrozenClock) -> remotetask.Task
         converter.process()
         reports.process()
     clock.set(START)
-    converter.add("explode", {"file": "broken.mov"})
+    converter.add_many("explode", [{"file": f"broken-{n}.mov"} for n in range(4)])
+    converter.add("explode", 42)
     converter.process()
     converter.add_many("convert", [{"file": f"queued-{n}.mov"} for n in range(3)])
     converter.add_cron_job("echo", {"report": "nightly"}, minute=(30,), hour=(2,))
@@ -57,6 +58,8 @@ def test_screenshots_of_the_main_pages(browser: Browser, tmp_path: Path) -> None
             ("jobs", 1280, 860, f"{base}/jobs?size=10"),
             ("job", 1280, 1000, f"{base}/jobs/{failed.id}"),
             ("cron", 1280, 560, f"{base}/cron"),
+            ("errors", 1280, 700, f"{base}/errors"),
+            ("schedules", 1280, 600, "/schedules"),
             ("jobs-phone", 390, 844, f"{base}/jobs?size=10"),
         ):
             context = browser.new_context(viewport={"width": width, "height": height})
@@ -67,5 +70,5 @@ def test_screenshots_of_the_main_pages(browser: Browser, tmp_path: Path) -> None
             page.screenshot(path=folder / f"{name}.png", full_page=name != "jobs-phone")
             context.close()
     app.close()
-    for name in ("overview", "jobs", "job", "cron", "jobs-phone"):
+    for name in ("overview", "jobs", "job", "cron", "errors", "schedules", "jobs-phone"):
         assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -66,7 +66,7 @@ def test_update_cron_job_validates_fields() -> None:
     service = app.add_service("s@S")
     jobid = service.add_cron_job("echo", minute=(1,))
     with pytest.raises(remotetask.InvalidScheduleError, match="unknown schedule fields: second"):
-        service.update_cron_job(jobid, second=(1,))
+        service.update_cron_job(jobid, second=(1,))  # type: ignore[call-arg]
     with pytest.raises(remotetask.InvalidScheduleError):
         service.update_cron_job(jobid, minute=(61,))
     schedule = service.update_cron_job(jobid, cron="*/5 * * * *", timezone="Europe/Berlin")
@@ -80,6 +80,25 @@ def test_update_cron_job_validates_fields() -> None:
         service.update_cron_job(plain, minute=(2,))
     with pytest.raises(remotetask.JobNotFoundError):
         service.update_cron_job(999, minute=(2,))
+    app.close()
+
+
+def test_update_cron_job_replaces_the_whole_schedule_as_the_original() -> None:
+    """Porting `job.update(minute=(5,)); service.reschedule(id)`: the old hour is gone."""
+    app = App("sqlite://")
+    app.register("echo", lambda input: input)
+    service = app.add_service("s@S")
+    jobid = service.add_cron_job("echo", "x", minute=(10,), hour=(4,))
+    service.process(0)
+    assert service.update_cron_job(jobid, minute=(5,)) == remotetask.Schedule(minute=(5,))
+    assert service.jobs[jobid].schedule == remotetask.Schedule(minute=(5,))
+    assert service.process(60) == 0  # the next pass gives it its time: 00:05, not 04:05
+    assert service.process(5 * 60) == 1
+    assert service.process(65 * 60) == 1  # and every hour
+    changed = service.change_cron_job(jobid, hour=(4,))  # a partial change keeps the minute
+    assert changed == remotetask.Schedule(minute=(5,), hour=(4,))
+    with pytest.raises(remotetask.InvalidScheduleError, match="unknown schedule fields: second"):
+        service.change_cron_job(jobid, second=(1,))  # type: ignore[call-arg]
     app.close()
 
 

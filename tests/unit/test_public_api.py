@@ -36,6 +36,7 @@ EXPECTED = {
     "UnknownTaskError",
     "DuplicateTaskError",
     "InvalidInputError",
+    "FieldError",
     "InvalidScheduleError",
     "InvalidStatusError",
     "InvalidReferenceError",

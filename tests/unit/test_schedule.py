@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from remotetask.errors import InvalidScheduleError
-from remotetask.schedule import HORIZON, Schedule
+from remotetask.schedule import FIELD_SETS, HORIZON, Schedule, field_text, parse_field
 
 DAY = 24 * 60 * 60
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -138,21 +138,43 @@ def test_day_of_week_counts_from_sunday_for_crontab() -> None:
     assert Schedule(cron="0 0 * * 1").next_after(utc(2026, 1, 3)) == utc(2026, 1, 5)
 
 
+def test_yearly_schedules_keep_firing_across_leap_days() -> None:
+    """Issue 11: the search reached exactly 365 days, so these stopped for good."""
+    new_year = Schedule(month=(1,))
+    assert new_year.next_after(utc(2027, 1, 1, 0, 0, 1)) == utc(2028, 1, 1)  # 365 days
+    assert new_year.next_after(utc(2028, 1, 1, 0, 0, 1)) == utc(2029, 1, 1)  # 366 days
+    march = Schedule(month=(3,), day_of_month=(1,))
+    fired, when = [], utc(2026, 12, 31)
+    for _ in range(8):
+        nxt = march.next_after(when)
+        assert nxt is not None
+        fired.append(datetime.fromtimestamp(nxt, UTC).date().isoformat())
+        when = nxt + 0.5
+    assert fired == [f"{year}-03-01" for year in range(2027, 2035)]
+    # given to the minute, where the original stepped by minutes and reached 365 days
+    # and one minute only: remotetask finds it all the same (docs/guide.md, differences)
+    exact = Schedule(minute=(0,), hour=(0,), day_of_month=(1,), month=(3,))
+    assert exact.next_after(utc(2027, 3, 1, 0, 0, 1)) == utc(2028, 3, 1)
+
+
 def test_feb_29_is_found_within_the_horizon_only() -> None:
     leap_day = Schedule(month=(2,), day_of_month=(29,))
-    assert leap_day.next_after(utc(2027, 3, 1)) == utc(2028, 2, 29)  # exactly 365 days
-    assert leap_day.next_after(utc(2027, 2, 28, 23, 59)) is None  # 365 days + 1 minute away
+    assert leap_day.next_after(utc(2027, 2, 28)) == utc(2028, 2, 29)  # exactly 366 days
+    assert leap_day.next_after(utc(2027, 2, 27, 23, 59)) is None  # 366 days + 1 minute away
     assert leap_day.next_after(utc(2028, 1, 1)) == utc(2028, 2, 29)
+    assert leap_day.next_after(utc(2028, 2, 29)) is None  # four years: use cron="0 0 29 2 *"
 
 
 def test_horizon_is_inclusive_to_the_second() -> None:
     leap_day = Schedule(month=(2,), day_of_month=(29,))
-    now = utc(2027, 3, 1)
+    now = utc(2027, 2, 28)
+    assert HORIZON == 366 * DAY
     assert leap_day.next_after(now) == now + HORIZON
     assert leap_day.next_after(now - 1) is None  # HORIZON + 1 s away
     assert leap_day.next_after(now - 0.5) is None  # HORIZON + 0.5 s away
     assert Schedule(cron="0 0 29 2 *").next_after(now) == now + HORIZON
     assert Schedule(cron="0 0 29 2 *").next_after(now - 1) is None
+    assert Schedule(cron="0 0 1 3 *").next_after(utc(2027, 3, 1)) == utc(2028, 3, 1)
 
 
 def test_31st_skips_short_months() -> None:
@@ -188,7 +210,7 @@ def test_delay_is_relative_to_now() -> None:
     schedule = Schedule(delay=2.5)
     assert schedule.is_delay
     assert schedule.next_after(100.25) == 102.75
-    assert Schedule(delay=0).next_after(7) == 7
+    assert Schedule(delay=0).next_after(7) == 60  # 0 is no delay: every minute, as the original
     assert Schedule(delay=10).delay == 10.0
     assert isinstance(Schedule(delay=10).delay, float)
 
@@ -211,7 +233,7 @@ def test_cron_every_five_minutes() -> None:
 def test_cron_nothing_within_horizon_is_none() -> None:
     leap_day = Schedule(cron="0 0 29 2 *")
     assert leap_day.next_after(utc(2026, 3, 1)) is None
-    assert leap_day.next_after(utc(2027, 3, 1)) == utc(2028, 2, 29)
+    assert leap_day.next_after(utc(2027, 2, 28)) == utc(2028, 2, 29)
 
 
 def test_cron_in_a_timezone() -> None:
@@ -395,7 +417,7 @@ def test_from_json_fills_defaults() -> None:
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"minutes": [1]}, "unknown schedule keys: minutes"),
+        ({"minutes": [1]}, "unknown schedule fields: minutes"),
         ({"minute": "5"}, "minute must be a list"),
         ({"minute": [5.0]}, "minute values must be integers"),
         ([("minute", [5])], "must be a JSON object"),
@@ -464,3 +486,62 @@ def test_impossible_but_well_formed_field_sets_are_accepted() -> None:
     schedule = Schedule(day_of_month=(30,), month=(2,))
     assert schedule.day_of_month == (30,)
     assert schedule.next_after(utc(2026, 1, 1)) is None
+
+
+# -- field sets as typed: the original form's rules --------------------------------
+
+
+def test_a_star_is_every_value_of_its_field() -> None:
+    """Issue 11: minute * with hour 2 runs every minute from 02:00 to 02:59, as the form did."""
+    schedule = Schedule(minute=parse_field("minute", "*"), hour=parse_field("hour", "2"))
+    assert schedule.minute == tuple(range(60))
+    assert schedule.next_after(utc(2026, 1, 1, 2, 0)) == utc(2026, 1, 1, 2, 1)
+    assert schedule.next_after(utc(2026, 1, 1, 2, 58)) == utc(2026, 1, 1, 2, 59)
+    assert schedule.next_after(utc(2026, 1, 1, 2, 59)) == utc(2026, 1, 2, 2, 0)
+    assert schedule.describe() == "every minute of hour 2 every day (UTC)"
+    assert [parse_field(name, "*")[::-1][0] for name in FIELD_SETS] == [59, 23, 31, 12, 6]
+    assert parse_field("day_of_month", " * ")[0] == 1
+    assert parse_field("month", "*") == tuple(range(1, 13))  # December too (the original: 0-11)
+
+
+def test_an_empty_field_is_not_given() -> None:
+    """Empty takes no part, so the finer field sets the step: once at 02:00."""
+    assert parse_field("minute", "") == parse_field("minute", "  ") == ()
+    schedule = Schedule(minute=parse_field("minute", ""), hour=parse_field("hour", "2"))
+    assert schedule.next_after(utc(2026, 1, 1, 2, 0)) == utc(2026, 1, 2, 2, 0)
+
+
+def test_values_are_separated_by_spaces_or_commas() -> None:
+    assert parse_field("minute", "10 13") == (10, 13)  # the original form's way
+    assert parse_field("minute", "10,13") == (10, 13)
+    assert parse_field("minute", " 13, 10  13,") == (10, 13)
+    assert parse_field("day_of_week", "0\t6") == (0, 6)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("minute", "* 5", r"minute: '\*' is not a number.*\(\* stands alone"),
+        ("minute", "*/5", r"minute: '\*/5' is not a number; give \* or numbers from 0 to 59"),
+        ("hour", "1-5", r"hour: '1-5' is not a number"),
+        ("hour", "-1", r"hour: '-1' is not a number"),
+        ("hour", "2.5", r"hour: '2.5' is not a number"),
+        ("hour", "²", r"hour: '²' is not a number"),
+        ("hour", "24", r"hour values must be within 0-23, got 24"),
+        ("day_of_week", "7", r"0 = Monday \.\.\. 6 = Sunday"),
+        ("second", "1", r"unknown field 'second'"),
+    ],
+)
+def test_bad_field_text_is_refused_clearly(name: str, text: str, message: str) -> None:
+    with pytest.raises(InvalidScheduleError, match=message):
+        parse_field(name, text)
+
+
+@pytest.mark.parametrize("text", ["", "*", "5", "0,30", "1,2,3"])
+def test_field_text_reads_back(text: str) -> None:
+    assert field_text("minute", parse_field("minute", text)) == text
+
+
+def test_describe_lists_runs_as_ranges() -> None:
+    assert Schedule(minute=(0, 1, 2, 5, 7, 8)).describe() == "at minute 0-2, 5, 7, 8 of every hour"
+    assert Schedule(minute=tuple(range(60))).describe() == "every minute"

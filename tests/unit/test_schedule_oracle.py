@@ -7,6 +7,11 @@ matches, or None if it lies beyond HORIZON.
 
 * Field sets: UTC; the finest field given sets the step, finer fields are pinned to
   their first value, fields combine with AND, day of week 0 = Monday.
+* Field sets against the original: lovely.remotetask 0.5.2's `timeOfNextCall`, retold
+  (`original_next_call`): it steps from `now` by the unit of the finest field given and
+  tests the fields after each step, and checks `next <= now + 365 days` before a step,
+  so it still tests the step that crosses that line. From a `now` on its step grid,
+  every time it finds must be ours too; where it finds none, ours lies beyond its reach.
 * Crontab in UTC: a small matcher for `*`, numbers, ranges, steps and lists, with
   cron's day rule (day of month OR day of week when both are restricted, AND when
   either starts with `*`) and 0 or 7 = Sunday.
@@ -22,9 +27,11 @@ matches, or None if it lies beyond HORIZON.
 
 from __future__ import annotations
 
+import calendar
 import math
+import time
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, event, given, note, settings
@@ -140,6 +147,172 @@ def test_field_sets_match_the_oracle(schedule: Schedule, now: float) -> None:
     if expected is not None:
         assert expected > now
         assert expected % 60 == 0
+
+
+# -- the original's rule ----------------------------------------------------------------
+
+HOUR = 60 * 60
+ORIGINAL_REACH = 365 * DAY
+"""The original tested a step only while the previous one was within this of `now`."""
+THIRTY_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def leap(year: int) -> bool:
+    """The Gregorian rule, spelled out as the original did it."""
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def month_length(t: int) -> int:
+    """Seconds in the UTC month containing t: the original's step for month-only schedules."""
+    year, month = time.gmtime(t)[:2]
+    days = 29 if month == 2 and leap(year) else THIRTY_DAYS[month - 1]
+    return days * DAY
+
+
+def original_step(s: Schedule) -> Callable[[int], int]:
+    """The unit of the finest field given, in the original's order of looking."""
+    if s.minute or not (s.hour or s.day_of_month or s.day_of_week or s.month):
+        return lambda t: 60
+    if s.hour:
+        return lambda t: HOUR
+    if s.day_of_month or s.day_of_week:
+        return lambda t: DAY
+    return month_length
+
+
+def original_next_call(s: Schedule, now: int) -> int | None:
+    """The original's timeOfNextCall for field sets, in our words.
+
+    One shortcut keeps it fast without changing an answer: when a minute or hour
+    step lands on a day (or a minute step on an hour) whose date (or hour) fails,
+    every step left in that day (hour) fails the same test, so it goes straight to
+    the step before the next day (hour). The `<= reach` check before that step is
+    the one the original would have made, since every skipped step was earlier.
+    """
+    step = original_step(s)
+    reach = now + ORIGINAL_REACH
+    t = now
+    while t <= reach:
+        t += step(t)
+        when = time.gmtime(t)
+        if (
+            (s.month and when.tm_mon not in s.month)
+            or (s.day_of_month and when.tm_mday not in s.day_of_month)
+            or (s.day_of_week and when.tm_wday not in s.day_of_week)
+        ):
+            if step(t) < DAY:
+                t = (t // DAY + 1) * DAY - step(t)
+            continue
+        if s.hour and when.tm_hour not in s.hour:
+            if step(t) < HOUR:
+                t = (t // HOUR + 1) * HOUR - step(t)
+            continue
+        if s.minute and when.tm_min not in s.minute:
+            continue
+        return t
+    return None
+
+
+def on_grid(s: Schedule, moment: int) -> int:
+    """The last point of the original's step grid at or before moment.
+
+    The original stepped from `now` as it was, so from 00:00:30 it fired at hh:mm:30;
+    remotetask runs at second 0 (and at 00:00 on the 1st for month-only schedules), so
+    the two are compared from moments where that makes no difference.
+    """
+    unit = original_step(s)(moment)
+    if unit == month_length(moment):
+        year, month = time.gmtime(moment)[:2]
+        return calendar.timegm((year, month, 1, 0, 0, 0))
+    return moment // unit * unit
+
+
+def test_the_port_gives_the_seed_examples() -> None:
+    """The port itself checked against the seed's own examples (delays aside)."""
+    from tests.unit.test_schedule import SEED_EXAMPLES
+
+    for fields, now, expected in SEED_EXAMPLES:
+        if "delay" not in fields:
+            found = original_next_call(Schedule(**fields), int(now))
+            assert found is not None
+            assert tuple(time.gmtime(found)) == expected
+
+
+years_across_leap_days = st.integers(  # 1970 to 2150: leap years, 2000 (leap), 2100 (not)
+    0, calendar.timegm((2150, 12, 31, 0, 0, 0))
+)
+
+
+rare_months = st.one_of(field_set(1, 12, 1), field_set(1, 12, 3))  # one month: yearly
+original_schedules = st.builds(
+    Schedule,
+    minute=field_set(0, 59, 4),
+    hour=field_set(0, 23, 3),
+    day_of_month=st.one_of(field_set(1, 31, 3), field_set(28, 31, 2)),
+    month=rare_months,
+    day_of_week=field_set(0, 6, 3),
+)
+
+
+@BOUNDED
+@given(schedule=original_schedules, moment=years_across_leap_days)
+def test_field_sets_find_what_the_original_found(schedule: Schedule, moment: int) -> None:
+    """From a moment, then from the time found (as after a firing): the same answers."""
+    now: int | None = on_grid(schedule, moment)
+    for _ in range(2):
+        assert now is not None
+        original = original_next_call(schedule, now)
+        ours = schedule.next_after(now)
+        note(f"now {time.gmtime(now)[:6]}, original {original}, ours {ours}")
+        if original is None:
+            event("the original found none" if ours is None else "found beyond the original")
+            assert ours is None or ours > now + ORIGINAL_REACH
+            return
+        event(
+            "the original found a time"
+            + (" over 365 days ahead" if original - now > ORIGINAL_REACH else "")
+        )
+        assert ours == original
+        now = original
+
+
+def yearly_fields(month: int, day: int, hour: int, minute: int, given: int) -> dict[str, Any]:
+    """A date once a year, given down to the month (the 1st), day, hour or minute."""
+    names = ("month", "day_of_month", "hour", "minute")[: given + 1]
+    values = (month, day, hour, minute)[: given + 1]
+    return {name: (value,) for name, value in zip(names, values, strict=True)}
+
+
+yearly = st.builds(
+    yearly_fields,
+    st.integers(1, 12),
+    st.integers(1, 28),
+    st.integers(0, 23),
+    st.integers(0, 59),
+    st.integers(0, 3),
+)
+
+
+@BOUNDED
+@given(fields=yearly, year=st.integers(1970, 2140))
+def test_yearly_field_sets_fire_every_year_across_leap_days(
+    fields: dict[str, tuple[int, ...]], year: int
+) -> None:
+    """Nine years from New Year's Eve; a processing pass runs a moment after each firing."""
+    schedule = Schedule(**fields)
+    day = fields.get("day_of_month", (1,))[0]
+    hour, minute = fields.get("hour", (0,))[0], fields.get("minute", (0,))[0]
+    expected = [(y, fields["month"][0], day, hour, minute) for y in range(year, year + 9)]
+    when: float | None = calendar.timegm((year - 1, 12, 31, 0, 0, 0))
+    fired = []
+    for _ in expected:
+        assert when is not None
+        when = schedule.next_after(when + 0.25)
+        fired.append(None if when is None else time.gmtime(when)[:5])
+    assert fired == expected
+    if not (fields.keys() & {"hour", "minute"}):  # a day or month step: the original too
+        times = [calendar.timegm((*row, 0)) for row in expected]
+        assert [original_next_call(schedule, t) for t in times[:-1]] == times[1:]
 
 
 # -- crontab expressions -----------------------------------------------------------------

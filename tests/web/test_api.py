@@ -44,6 +44,8 @@ def test_add_get_and_location(served: Served) -> None:
         assert again["input"] == {"a": [1, 2]}
         delayed = http.post(JOBS, json={"task": "echo", "delay": 60}).json()
         assert delayed["status"] == "delayed"
+        at_once = http.post(JOBS, json={"task": "echo", "delay": 0}).json()
+        assert (at_once["status"], at_once["schedule"]) == ("queued", None)  # 0 is no delay
         root = http.post("/api/v1/services/%40RootTaskService/jobs", json={"task": "echo"})
         assert root.json()["service"] == "@RootTaskService"
 
@@ -125,7 +127,16 @@ def test_operator_actions_and_admin(served: Served) -> None:
         assert http.post("/api/v1/services", json={"ref": "bad ref"}).status_code == 422
         cron = http.post(f"{base}/cron-jobs", json={"task": "echo", "cron": "0 3 * * *"}).json()
         patched = http.patch(f"{base}/cron-jobs/{cron['id']}", json={"timezone": "Asia/Tokyo"})
+        assert patched.json()["schedule"]["cron"] == "0 3 * * *"  # PATCH keeps the rest
         assert patched.json()["schedule"]["timezone"] == "Asia/Tokyo"
+        schedule = f"{base}/cron-jobs/{cron['id']}/schedule"
+        replaced = http.put(schedule, json={"minute": [5], "hour": [4]}).json()["schedule"]
+        assert (replaced["cron"], replaced["timezone"]) == (None, "UTC")  # PUT replaces all
+        assert (replaced["minute"], replaced["hour"]) == ([5], [4])
+        assert http.put(schedule, json={"second": [1]}).status_code == 422
+        refused = http.put(schedule, json={"delay": 60})
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid-schedule")
+        assert http.put(f"{base}/cron-jobs/424242/schedule", json={}).status_code == 404
         service.process()
         listed = http.get(f"{base}/cron-jobs").json()
         assert [item["id"] for item in listed] == [cron["id"]]

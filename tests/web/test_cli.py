@@ -111,16 +111,26 @@ def test_client_commands_against_serve(server: Server) -> None:
     assert watched.returncode == 0, watched.stderr
     assert "100%" in watched.stderr
 
+    at_once = cli(server, "add", "echo", '"now"', "--delay", "0", "--wait", "--timeout", "30")
+    assert (at_once.returncode, at_once.stdout.split()[1]) == (0, "completed")  # 0 is no delay
+
     parked = cli(server, "add", "echo", "--start-later").stdout.strip()
     assert cli(server, "status", parked).stdout.strip() == "start later"
     assert cli(server, "start", parked).returncode == 0
     assert cli(server, "start", parked).returncode == 1
 
-    cron = cli(server, "cron", "add", "echo", '"tick"', "--minute", "0,30").stdout.strip()
-    assert cli(server, "cron", "update", cron, "--hour", "2").returncode == 0
+    cron = cli(server, "cron", "add", "echo", '"tick"', "--minute", "0 30").stdout.strip()
+    assert cli(server, "cron", "change", cron, "--hour", "2").returncode == 0
     listed = cli(server, "cron", "list")
     assert cron in listed.stdout
     assert "minute=0,30 hour=2" in listed.stdout
+    updated = cli(server, "cron", "update", cron, "--minute", "*", "--json")  # every minute
+    assert json.loads(updated.stdout)["schedule"]["minute"] == list(range(60))
+    assert json.loads(updated.stdout)["schedule"]["hour"] == []  # update replaces it all
+    bad = cli(server, "cron", "update", cron, "--minute", "*/5")
+    assert bad.returncode == 2
+    assert "Invalid value for --minute: minute: '*/5' is not a number" in bad.stderr
+    assert cli(server, "cron", "update", cron).returncode == 2  # nothing given
     assert cli(server, "cancel", cron).returncode == 0
 
     table = cli(server, "jobs", "--status", "completed")
@@ -141,6 +151,28 @@ def test_exit_codes(server: Server) -> None:
     with httpx.Client() as http:
         assert http.get(f"{server.url}/readyz").status_code == 200
         assert http.get(f"{server.url}/api/v1/tasks").status_code == 401
+
+
+def test_typed_and_async_example_tasks(server: Server) -> None:
+    tasks = {t["name"]: t for t in json.loads(cli(server, "tasks", "--json").stdout)}
+    assert tasks["greet"]["input_schema"]["required"] == ["name"]
+    assert tasks["greet"]["result_schema"] == {"items": {"type": "string"}, "type": "array"}
+    assert tasks["echo"]["input_schema"] is None
+    table = cli(server, "tasks").stdout.splitlines()
+    assert table[0].split() == ["NAME", "INPUT", "DESCRIPTION"]
+    assert any(line.split()[:2] == ["greet", "typed"] for line in table)
+
+    refused = cli(server, "add", "greet", '{"name": "Ada", "times": "often"}')
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: the input of task 'greet' is not valid: times:")
+    assert json.loads(cli(server, "jobs", "--json").stdout) == []
+
+    greeted = cli(server, "add", "greet", '{"name": "Ada", "times": 2}', "--wait", "--json")
+    assert greeted.returncode == 0, greeted.stderr
+    assert json.loads(greeted.stdout)["result"] == ["Hello, Ada!", "Hello, Ada!"]
+    counted = cli(server, "add", "countdown", "0.3", "--wait", "--timeout", "30", "--json")
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout)["result"] == "lift-off"
 
 
 def test_tokens_and_the_insecure_switch(tmp_path: Path) -> None:

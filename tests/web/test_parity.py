@@ -83,15 +83,28 @@ def test_start_later_cancel_and_clean(service: Any) -> None:
 def test_cron_jobs_and_delays(service: Any) -> None:
     cron_id = service.add_cron_job("echo", "tick", minute=[0, 30])
     assert service.status(cron_id) == "cronjob"
-    schedule = service.update_cron_job(cron_id, hour=[2])
+    schedule = service.change_cron_job(cron_id, hour=[2])
     assert isinstance(schedule, remotetask.Schedule)
-    assert schedule.hour == (2,)
-    assert schedule.minute == (0, 30)
+    assert (schedule.minute, schedule.hour) == ((0, 30), (2,))  # change keeps the minutes
+    replaced = service.update_cron_job(cron_id, minute=(5,))  # the original's update
+    assert (replaced.minute, replaced.hour) == ((5,), ())  # the hour is gone
+    assert service.job(cron_id).schedule == replaced
     expression = service.update_cron_job(cron_id, cron="*/5 * * * *", timezone="Europe/Berlin")
     assert (expression.cron, expression.timezone) == ("*/5 * * * *", "Europe/Berlin")
+    assert service.change_cron_job(cron_id, timezone="Asia/Tokyo").cron == "*/5 * * * *"
     delayed = service.add_cron_job("echo", "later", delay=3600)
     assert service.status(delayed) == "delayed"
-    assert service.cancel_all() == 2
+    with pytest.raises(InvalidScheduleError, match="stays one"):
+        service.update_cron_job(cron_id, delay=60)
+    with pytest.raises(InvalidScheduleError, match="delayed and stays so"):
+        service.update_cron_job(delayed, minute=(5,))
+    assert service.update_cron_job(delayed, delay=7200).delay == 7200
+    every_minute = service.add_cron_job("echo", delay=0)  # no delay, as the original
+    assert (service.status(every_minute), service.job(every_minute).schedule) == (
+        "cronjob",
+        remotetask.Schedule(),
+    )
+    assert service.cancel_all() == 3
     assert service.status(cron_id) == "cancelled"
 
 

@@ -41,6 +41,42 @@ def walk_through(served: Served, service: xmlrpc.client.ServerProxy) -> None:
     assert service.getError(jobid) == "An error occurred."
 
 
+def test_available_tasks_and_cancel_answer_as_the_original(served: Served) -> None:
+    """The original's view: a sorted list of names, and True from every cancel."""
+    with proxy(served) as service:
+        original_answers(served, service)
+
+
+def original_answers(served: Served, service: xmlrpc.client.ServerProxy) -> None:
+    tasks = service.getAvailableTasks()
+    assert tasks == ["counter", "echo", "error", "progress"]
+    with served.http() as http:
+        raw = http.post(
+            f"/xmlrpc/{SITE1}",
+            content=xmlrpc.client.dumps((), "getAvailableTasks").encode(),
+            headers={"Content-Type": "text/xml"},
+        ).text
+    assert "<array><data>\n<value><string>counter</string></value>" in raw
+    assert service.system.methodSignature("getAvailableTasks") == [["array"]]
+
+    local = served.app.service(SITE1)
+    done = service.add("echo", 1)
+    local.process()
+    assert service.cancel(done) is True  # finished: left alone, still True
+    assert service.getStatus(done) == "completed"
+    assert service.cancel(424242) is True  # unknown id: True, as the original
+    foreign = served.app.service(ROOT).add("echo")
+    assert service.cancel(foreign) is True  # another service's job is not touched
+    assert served.app.service(ROOT).status(foreign) == "queued"
+    waiting = service.add("echo")
+    assert service.cancel(waiting) is True
+    assert service.cancel(waiting) is True  # already cancelled
+    assert service.getStatus(waiting) == "cancelled"
+    with pytest.raises(xmlrpc.client.Fault) as bad:
+        service.cancel("1")
+    assert bad.value.faultCode == 400
+
+
 def test_root_service_start_later_and_introspection(served: Served) -> None:
     with proxy(served, ROOT) as root:
         introspect(root)

@@ -1,7 +1,8 @@
 """What the command modules share: error handling, options, input parsing and output.
 
 Exit codes: 0 done; 1 the job failed, the server refused, or anything else went
-wrong; 2 a usage or configuration mistake; 3 the server cannot be reached.
+wrong; 2 a usage or configuration mistake (an input the task refuses included); 3 the
+server cannot be reached.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from remotetask.client import Client
 from remotetask.clock import utc_text
 from remotetask.errors import (
     ConfigError,
+    InvalidInputError,
     InvalidReferenceError,
     RemoteTaskError,
     ServerUnavailableError,
@@ -49,11 +51,14 @@ def local_errors() -> Iterator[None]:
 
 @contextmanager
 def remote_errors() -> Iterator[None]:
-    """For the client commands: an unreachable server exits 3, a refusal or a timeout 1."""
+    """For the client commands: an unreachable server exits 3, an invalid input 2 (a usage
+    mistake, like a malformed one), any other refusal or a timeout 1."""
     try:
         yield
     except (ServerUnavailableError, StoreError) as exc:
         _fail(exc, EXIT_UNREACHABLE)
+    except InvalidInputError as exc:
+        _fail(exc, EXIT_CONFIG)
     except (TimeoutError, RemoteTaskError) as exc:
         _fail(exc, EXIT_FAILED)
 
@@ -159,18 +164,6 @@ def parse_input(text: str | None) -> Any:
         return jsonvalue.parse(raw, "input")
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="INPUT") from None
-
-
-def parse_field(text: str | None) -> list[int] | None:
-    """A cron field set: '0,15,30' or '*' (every value, i.e. no restriction)."""
-    if text is None:
-        return None
-    if text.strip() == "*":
-        return []
-    try:
-        return [int(part) for part in text.split(",") if part.strip()]
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of numbers") from None
 
 
 # -- output ----------------------------------------------------------------------------

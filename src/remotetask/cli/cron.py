@@ -1,23 +1,44 @@
-"""``remotetask cron add | list | update``: cron jobs on a running server."""
+"""``remotetask cron add | list | update | change``: cron jobs on a running server.
+
+Field options take the original form's text, read by ``schedule.parse_field``: ``*``
+for every value, numbers separated by spaces or commas (``'10 13'``, ``10,13``).
+``update`` replaces the whole schedule as the original's ``update`` did; ``change``
+changes only the options given.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
 
-from remotetask.cli._common import emit, parse_field, parse_input, print_table, remote
+from remotetask.cli._common import emit, parse_input, print_table, remote
 from remotetask.client import RemoteService
-from remotetask.schedule import FIELD_SETS, Schedule
+from remotetask.errors import InvalidScheduleError
+from remotetask.schedule import FIELD_SETS, Schedule, field_text, parse_field
 
 
 def _field_options(func: Any) -> Any:
     for name in reversed(FIELD_SETS):
         flag = "--" + name.replace("_", "-")
-        func = click.option(flag, name, help="Values like 0,15,30 or * (day of week 0=Monday).")(
-            func
-        )
+        hint = " (0=Monday)" if name == "day_of_week" else ""
+        text = f"Numbers{hint} separated by spaces or commas ('1 15'); * for every value."
+        func = click.option(flag, name, help=text)(func)
     return func
+
+
+def _sets(texts: dict[str, str | None]) -> dict[str, Any]:
+    """The field options given, read as the original's form read them."""
+    sets: dict[str, Any] = {}
+    for name, text in texts.items():
+        if text is not None:
+            try:
+                sets[name] = parse_field(name, text)
+            except InvalidScheduleError as exc:
+                flag = "--" + name.replace("_", "-")
+                raise click.BadParameter(str(exc), param_hint=flag) from None
+    return sets
 
 
 @click.group()
@@ -42,9 +63,8 @@ def cron_add(
     **fields: str | None,
 ) -> None:
     """Add a cron job of TASK with a JSON INPUT; print its id."""
-    sets: dict[str, Any] = {name: parse_field(fields[name]) or [] for name in FIELD_SETS}
     job_id = service.add_cron_job(
-        task, parse_input(input), **sets, cron=expression, timezone=timezone
+        task, parse_input(input), **_sets(fields), cron=expression, timezone=timezone
     )
     emit(as_json, {"id": job_id}, str(job_id))
 
@@ -61,32 +81,61 @@ def cron_list(service: RemoteService, as_json: bool) -> None:
     print_table(rows, ["id", "task", "status", "schedule", "next_call", "attempts", "error"])
 
 
-@cron.command("update")
-@click.argument("job_id", type=int)
-@_field_options
-@click.option("--cron", "expression", help="A crontab expression (replaces the field sets).")
-@click.option("--timezone", help="An IANA time zone.")
-@remote
-def cron_update(
-    service: RemoteService,
-    as_json: bool,
-    job_id: int,
-    expression: str | None,
-    timezone: str | None,
-    **fields: str | None,
-) -> None:
-    """Change a cron job's schedule and reschedule it."""
-    changes: dict[str, Any] = {
-        name: parse_field(text) for name, text in fields.items() if text is not None
-    }
-    if expression is not None:
-        changes["cron"] = expression
-    if timezone is not None:
-        changes["timezone"] = timezone
-    if not changes:
-        raise click.UsageError("nothing to change: give a field, --cron or --timezone")
-    schedule = service.update_cron_job(job_id, **changes)
-    emit(as_json, service.job(job_id).to_json(), f"{job_id} rescheduled: {schedule.to_json()}")
+def _schedule_options(func: Any) -> Any:
+    """The options of ``update`` and ``change``: field sets, --cron, --timezone, --delay."""
+    func = click.option("--delay", type=click.FloatRange(min=0), help="Seconds (delayed jobs).")(
+        func
+    )
+    func = click.option("--timezone", help="An IANA time zone (with --cron).")(func)
+    func = click.option("--cron", "expression", help="A crontab expression (0=Sunday).")(func)
+    return _field_options(func)
+
+
+def _given(
+    fields: dict[str, str | None], expression: str | None, timezone: str | None, delay: float | None
+) -> dict[str, Any]:
+    given: dict[str, Any] = dict(_sets(fields))
+    extras = {"cron": expression, "timezone": timezone, "delay": delay}
+    given.update({key: value for key, value in extras.items() if value is not None})
+    if not given:
+        raise click.UsageError("give the schedule: a field, --cron, --timezone or --delay")
+    return given
+
+
+def _rescheduling(name: str, verb: Callable[[RemoteService], Callable[..., Schedule]]) -> Any:
+    """A command that gives ``verb`` the schedule options and reports the new schedule."""
+
+    @click.argument("job_id", type=int)
+    @_schedule_options
+    @remote
+    def command(
+        service: RemoteService,
+        as_json: bool,
+        job_id: int,
+        expression: str | None,
+        timezone: str | None,
+        delay: float | None,
+        **fields: str | None,
+    ) -> None:
+        schedule = verb(service)(job_id, **_given(fields, expression, timezone, delay))
+        text = f"{job_id} rescheduled: {schedule.describe()}"
+        emit(as_json, service.job(job_id).to_json(), text)
+
+    command.__name__ = f"cron_{name}"
+    return command
+
+
+cron.command(
+    "update",
+    help="Replace a cron job's whole schedule, as the original's update; reschedule it.\n\n"
+    "Options not given take their defaults (a field not given takes no part), so "
+    "`update 7 --minute 5` drops an hour set before; `change` keeps it.",
+)(_rescheduling("update", lambda service: service.update_cron_job))
+cron.command(
+    "change",
+    help="Change only the given parts of a cron job's schedule; reschedule it.\n\n"
+    "A field keeps the other fields; --cron replaces the field sets.",
+)(_rescheduling("change", lambda service: service.change_cron_job))
 
 
 def _compact(schedule: Schedule | None) -> str:
@@ -101,7 +150,7 @@ def _compact(schedule: Schedule | None) -> str:
     if schedule.delay is not None:
         return f"after {schedule.delay} s"
     parts = [
-        f"{name}={','.join(map(str, getattr(schedule, name)))}"
+        f"{name}={field_text(name, getattr(schedule, name))}"
         for name in FIELD_SETS
         if getattr(schedule, name)
     ]

@@ -230,6 +230,11 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
     is_flag=True,
     help="Serve without tokens; refused unless the address is loopback.",
 )
+@click.option(
+    "--templates",
+    type=click.Path(exists=True, file_okay=False),
+    help="A folder of UI templates (<task>_detail.html); env REMOTETASK_TEMPLATES.",
+)
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
 @click.pass_context
 def serve(
@@ -241,6 +246,7 @@ def serve(
     rate_limit: float | None,
     max_connections: int | None,
     insecure_no_auth: bool,
+    templates: str | None,
     log_format: str,
 ) -> None:
     """HTTP API, XML-RPC, health and metrics, and processing, in one process."""
@@ -254,8 +260,11 @@ def serve(
             "max_body": max_body,
             "rate_limit": rate_limit,
             "max_connections": max_connections,
+            "templates": templates,
         }
         config = _config(ctx, {**flags, **options})
+        if config.templates is not None and not os.path.isdir(config.templates):
+            raise ConfigError(f"the templates folder {config.templates} does not exist")
         if insecure_no_auth and not is_loopback(config.host):
             raise ConfigError(
                 f"--insecure-no-auth is refused on {config.host}: use a loopback address"
@@ -275,6 +284,7 @@ def serve(
                 autostart=config.autostart or ("*@*",),
                 shutdown_grace=config.shutdown_grace,
                 rate_limit=config.rate_limit,
+                templates=config.templates,
             )
             sock = _bind(config.host, config.port)
             bound = sock.getsockname()[1]

@@ -3,11 +3,12 @@
 Each takes ``--url``, ``--token`` and ``--service`` (or ``REMOTETASK_URL``,
 ``REMOTETASK_TOKEN``, ``REMOTETASK_SERVICE``). Tables for people, ``--json``
 for scripts. Exit codes: 0 done, 1 the job failed or the server refused,
-2 usage, 3 the server cannot be reached.
+2 usage (an input the task refuses too), 3 the server cannot be reached.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Callable
@@ -31,13 +32,20 @@ STEPS = 100
 @click.command()
 @remote
 def tasks(service: RemoteService, as_json: bool) -> None:
-    """List the tasks the service can run."""
+    """List the tasks the service can run (--json: with their input and result schemas)."""
     found = service.available_tasks()
-    rows = [{"name": t.name, "description": t.description} for t in found.values()]
     if as_json:
-        emit(True, rows, "")
+        emit(True, [dataclasses.asdict(t) for t in found.values()], "")
     else:
-        print_table(rows, ["name", "description"])
+        rows = [
+            {
+                "name": t.name,
+                "input": "typed" if t.input_schema else "any",
+                "description": t.description,
+            }
+            for t in found.values()
+        ]
+        print_table(rows, ["name", "input", "description"])
 
 
 @click.command()
@@ -62,7 +70,7 @@ def add(
 ) -> None:
     """Queue a job of TASK with a JSON INPUT and print its id."""
     value = parse_input(input)
-    if delay is not None:
+    if delay:  # 0 is no delay, as the original: the job is queued at once
         job_id = service.add_cron_job(task, value, delay=delay)
     else:
         job_id = service.add(task, value, start_later=start_later, idempotency_key=idempotency_key)

@@ -27,10 +27,12 @@ NEVER = 253402300799.0
 JOB_COLUMNS = (
     "j.id, s.site, s.name, j.task, j.input, j.status, j.result, j.error, j.traceback, "
     "j.attempts, j.progress, j.progress_message, j.created, j.started, j.ended, "
-    "j.schedule, j.next_call, j.cancel_requested, j.claim"
+    "j.schedule, j.next_call, j.cancel_requested, j.claim, j.error_type, j.paused"
 )
 JOB_FROM = "jobs j JOIN services s ON s.id = j.service_id"
-RUN_COLUMNS = "id, job_id, scheduled_for, started, ended, result, error"
+RUN_COLUMNS = (
+    "id, job_id, scheduled_for, started, ended, result, error, error_type, attempts, retry_at"
+)
 
 
 class Cursor(Protocol):
@@ -96,6 +98,8 @@ def row_to_job(row: Sequence[Any]) -> Job:
         schedule=schedule,
         next_call=next_call,
         cancel_requested=bool(row[17]),
+        error_type=row[19],
+        paused=bool(row[20]),
     )
 
 
@@ -114,6 +118,9 @@ def row_to_run(row: Sequence[Any]) -> CronRun:
         ended=row[4],
         result=jsonvalue.loads(row[5]),
         error=row[6],
+        error_type=row[7],
+        attempts=int(row[8]),
+        retry_at=row[9],
     )
 
 

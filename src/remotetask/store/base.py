@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from remotetask.auth import Role, Token
+from remotetask.failures import AttemptError, ErrorGroup
 from remotetask.jobs import CronRun, Job, JobQuery, Outcome, Status
 from remotetask.refs import ServiceRef
 from remotetask.workers import WorkerInfo
@@ -175,13 +176,30 @@ class Store(Protocol):
         """
 
     def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
-        """End a cron run and copy its result or error onto the cron job."""
+        """End a cron run and copy its result or error onto the cron job.
+
+        Guarded by the run's claim key. A ``queued`` outcome does not end the run: it
+        waits, unclaimed, to be tried again at ``outcome.next_call``. Either way the
+        cron job's attempts count one more run.
+        """
+
+    def claim_cron_retries(
+        self, ref: ServiceRef, now: float, limit: int, lease_until: float
+    ) -> list[tuple[Job, CronRun, str]]:
+        """Claim up to ``limit`` cron runs whose retry is due, with a fresh key each.
+
+        Each claimed run counts one more attempt; no two callers get the same run.
+        A due run whose cron job is no longer a ``cronjob`` (cancelled) ends instead.
+        """
 
     def cron_runs(self, ref: ServiceRef, job_id: int, limit: int = 50) -> list[CronRun]:
         """The latest runs of a cron job, newest first."""
 
     def has_due(self, ref: ServiceRef, now: float) -> bool:
-        """Whether a queued, delayed or cron job is due at ``now`` (scheduled ones only)."""
+        """Whether a queued, delayed or cron job, or a cron retry, is due at ``now``.
+
+        Cron and delayed jobs count only once scheduled (their next call time set).
+        """
 
     def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
         """End cron runs whose lease ran out before ``now`` with ``error``; return how many."""
@@ -202,7 +220,7 @@ class Store(Protocol):
         """
 
     def next_due(self, ref: ServiceRef) -> float | None:
-        """The earliest future time at which something of the service becomes due."""
+        """The earliest time at which a job, a cron firing or a cron retry becomes due."""
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(service_ref)`` soon after jobs are added anywhere (a hint only).
@@ -230,8 +248,11 @@ class Store(Protocol):
 
     # -- verbs the remote service added: operator actions, gauges, API tokens ----------
 
-    def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
-        """Queue an ``error`` job again with attempts, error and result cleared; False otherwise."""
+    def retry_job(self, ref: ServiceRef, job_id: int, input_json: str | None = None) -> bool:
+        """Queue an ``error`` job again with attempts, error and result cleared; False otherwise.
+
+        With ``input_json`` the job's input is replaced too (edit and retry).
+        """
 
     def delete_job(self, ref: ServiceRef, job_id: int) -> bool:
         """Delete one finished job (and its cron runs); False if it is not finished."""
@@ -268,9 +289,95 @@ class Store(Protocol):
     def count_tokens(self) -> int:
         """How many tokens exist, revoked ones included."""
 
-    def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
-        """How many jobs completed or failed in each minute from ``since`` on.
+    # -- verbs of the operator's console ------------------------------------------------
 
-        Keys count whole minutes after ``since`` (0 is ``[since, since + 60)``);
-        minutes without any job are omitted. Cancelled jobs are not counted.
+    def find_job(self, job_id: int) -> Job | None:
+        """The job with this id in whichever service holds it (ids are global)."""
+
+    def schedule_board(
+        self,
+        refs: Sequence[ServiceRef],
+        search: str | None,
+        after: int | None,
+        limit: int,
+    ) -> list[Job]:
+        """Waiting cron and delayed jobs of these services, soonest next call first.
+
+        Unscheduled ones (no next call yet) come first, paused ones last; ``after`` is
+        the id of the previous page's last job.
         """
+
+    def set_paused(self, ref: ServiceRef, job_id: int, paused: bool) -> bool:
+        """Pause (no firing until resumed) or resume a cron job; False if nothing changed.
+
+        Resuming clears the next call, so the next pass schedules it from its ``now``
+        (missed firings are not made up).
+        """
+
+    def run_delayed_now(self, ref: ServiceRef, job_id: int, now: float) -> bool:
+        """Make a delayed job due at ``now`` instead of later; False if it is not delayed."""
+
+    def attempt_errors(self, ref: ServiceRef, job_id: int) -> list[AttemptError]:
+        """Every failed run of the job, oldest first (kept when the job is retried)."""
+
+    def error_groups(self, ref: ServiceRef, limit: int) -> list[ErrorGroup]:
+        """The service's errored jobs grouped by task, exception type and normalised message."""
+
+    def retry_error_group(
+        self, ref: ServiceRef, task: str, error_type: str | None, pattern: str
+    ) -> int:
+        """Queue again every errored job of one group (as ``retry_job``); return how many."""
+
+    def delete_error_group(
+        self, ref: ServiceRef, task: str, error_type: str | None, pattern: str
+    ) -> int:
+        """Delete every errored job of one group; return how many."""
+
+    def capped_counts(
+        self, ref: ServiceRef, cap: int, task: str | None = None
+    ) -> dict[Status, int]:
+        """Jobs per status counted up to ``cap`` each, so no count reads all history.
+
+        With ``task``, the statuses of that task's newest ``cap`` jobs; an empty
+        mapping when it has more.
+        """
+
+    def finished_by_minute(self, ref: ServiceRef, since: float) -> dict[int, tuple[int, int]]:
+        """(completed, errored) jobs per whole minute from ``since`` on (0 is the first).
+
+        Minutes without any job are omitted; cancelled jobs are not counted.
+        """
+
+    def cron_run_page(
+        self, ref: ServiceRef, job_id: int, limit: int, before: float | None
+    ) -> list[CronRun]:
+        """Runs of a cron job scheduled before ``before``, newest first."""
+
+    def recent_runs(self, job_ids: Sequence[int], per_job: int) -> dict[int, list[CronRun]]:
+        """The latest runs of each job, newest first, in one query."""
+
+    # -- UI sessions and failed logins -------------------------------------------------
+
+    def insert_session(self, id_hash: str, csrf: str, sealed_token: str, now: float) -> None:
+        """Store a new logged-in session."""
+
+    def get_session(self, id_hash: str) -> tuple[str, str, float, float, list[str]] | None:
+        """(csrf, sealed token, created, seen, flashes) of a session, or None."""
+
+    def touch_session(self, id_hash: str, now: float) -> None:
+        """Record that the session was used at ``now``."""
+
+    def set_flashes(self, id_hash: str, flashes: list[str]) -> None:
+        """Replace the messages waiting for the session's next page."""
+
+    def delete_session(self, id_hash: str) -> None:
+        """End a session."""
+
+    def prune_sessions(self, seen_before: float, created_before: float) -> int:
+        """Delete sessions idle since ``seen_before`` or created before ``created_before``."""
+
+    def count_login_failure(self, client: str, now: float, window: float) -> int:
+        """Record a failed login of ``client``; return its failures in the current window."""
+
+    def login_failures(self, client: str, now: float, window: float) -> tuple[int, float]:
+        """Failures of ``client`` in its current window and when that window began."""

@@ -1,7 +1,8 @@
 """``SqlStore``: the verbs of every SQL backend, and its schema handling, written once.
 
 The verbs live in mixins cut by what they touch (``sql_jobs``, ``sql_cron``,
-``sql_tokens``). A backend supplies connections and transactions (``_tx``),
+``sql_tokens``, and for the operator's console ``sql_listing``, ``sql_history``,
+``sql_sessions``). A backend supplies connections and transactions (``_tx``),
 the one statement that differs between dialects (the claim), and two small
 schema hooks (``_table_names`` and ``_migration_lock``); how a schema is
 checked, migrated and refused is decided here, by ``migrate.check_schema``.
@@ -22,13 +23,16 @@ from remotetask.store.migrate import (
     newer_schema_error,
 )
 from remotetask.store.sql_cron import CronVerbs
+from remotetask.store.sql_history import HistoryVerbs
 from remotetask.store.sql_jobs import JobVerbs
+from remotetask.store.sql_listing import ListingVerbs
+from remotetask.store.sql_sessions import SessionVerbs
 from remotetask.store.sql_tokens import TokenVerbs
 
 log = logging.getLogger("remotetask")
 
 
-class SqlStore(JobVerbs, CronVerbs, TokenVerbs, ABC):
+class SqlStore(HistoryVerbs, JobVerbs, ListingVerbs, CronVerbs, TokenVerbs, SessionVerbs, ABC):
     """Store verbs in portable SQL over a backend's transactions."""
 
     dialect: str

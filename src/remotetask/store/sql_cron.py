@@ -2,7 +2,9 @@
 
 A cron job stays one ``jobs`` row with status ``cronjob``; each firing is a
 ``cron_runs`` row, unique per (job, scheduled time), which is what makes a
-firing happen exactly once however many workers try.
+firing happen exactly once however many workers try. A firing to be tried again
+(its task raised, its retry policy allows another run) keeps its row: the claim
+is dropped, ``retry_at`` set, and the next claim of the row counts an attempt.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import (
     NEVER,
     RUN_COLUMNS,
+    Cursor,
     SqlVerbs,
     new_claim_key,
+    placeholders,
     row_to_job,
     row_to_run,
 )
@@ -28,9 +32,10 @@ class CronVerbs(SqlVerbs):
         with self._tx(write=True) as cur:
             sid = self._service_id(cur, ref)
             cur.execute(
-                "UPDATE jobs SET schedule = COALESCE(?, schedule), next_call = NULL "
+                "UPDATE jobs SET schedule = COALESCE(?, schedule), "
+                "next_call = CASE WHEN paused = 1 THEN ? ELSE NULL END "
                 "WHERE id = ? AND service_id = ? AND status IN (?, ?)",
-                (schedule_json, job_id, sid, str(CRONJOB), str(DELAYED)),
+                (schedule_json, NEVER, job_id, sid, str(CRONJOB), str(DELAYED)),
             )
             return cur.rowcount == 1
 
@@ -59,7 +64,7 @@ class CronVerbs(SqlVerbs):
                 "OR (status IN (?, ?) AND next_call <= ?)) LIMIT 1",
                 (sid, str(QUEUED), now, str(DELAYED), str(CRONJOB), now),
             )
-            return cur.fetchone() is not None
+            return cur.fetchone() is not None or _retry_due(cur, sid, now)
 
     def next_due(self, ref: ServiceRef) -> float | None:
         with self._tx(write=False) as cur:
@@ -70,8 +75,11 @@ class CronVerbs(SqlVerbs):
                 (sid, str(QUEUED), str(DELAYED), str(CRONJOB)),
             )
             row = cur.fetchone()
-        value = None if row is None else row[0]
-        return None if value is None or value >= NEVER else float(value)
+            cur.execute(f"SELECT MIN(r.retry_at) FROM {_RETRIES}", (sid,))
+            retry = cur.fetchone()
+        times = [float(r[0]) for r in (row, retry) if r is not None and r[0] is not None]
+        soonest = min(times, default=None)
+        return None if soonest is None or soonest >= NEVER else soonest
 
     # -- cron firings -----------------------------------------------------------------
 
@@ -130,21 +138,78 @@ class CronVerbs(SqlVerbs):
         return row_to_run(row), key
 
     def finish_cron_run(self, run_id: int, key: str, outcome: Outcome, now: float) -> bool:
+        again = outcome.status == QUEUED  # to be tried again at outcome.next_call
         with self._tx(write=True) as cur:
             cur.execute(
-                "UPDATE cron_runs SET ended = ?, result = ?, error = ?, traceback = ?, "
-                "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ? RETURNING job_id",
-                (now, outcome.result_json, outcome.error, outcome.traceback, run_id, key),
+                "UPDATE cron_runs SET ended = ?, retry_at = ?, result = ?, error = ?, "
+                "traceback = ?, error_type = ?, claim = NULL, lease_until = NULL "
+                "WHERE id = ? AND claim = ? RETURNING job_id",
+                (
+                    None if again else now,
+                    outcome.next_call if again else None,
+                    outcome.result_json,
+                    outcome.error,
+                    outcome.traceback,
+                    outcome.error_type,
+                    run_id,
+                    key,
+                ),
             )
             row = cur.fetchone()
             if row is None:
                 return False
             cur.execute(
                 "UPDATE jobs SET result = COALESCE(?, result), error = ?, traceback = ?, "
-                "ended = ?, attempts = attempts + 1 WHERE id = ?",
-                (outcome.result_json, outcome.error, outcome.traceback, now, row[0]),
+                "error_type = ?, ended = ?, attempts = attempts + 1 WHERE id = ?",
+                (
+                    outcome.result_json,
+                    outcome.error,
+                    outcome.traceback,
+                    outcome.error_type,
+                    now,
+                    row[0],
+                ),
             )
             return True
+
+    def claim_cron_retries(
+        self, ref: ServiceRef, now: float, limit: int, lease_until: float
+    ) -> list[tuple[Job, CronRun, str]]:
+        with self._tx(write=False) as cur:
+            if not _retry_due(cur, self._service_id(cur, ref), now):
+                return []  # the common case: one indexed read, no write
+        claimed: list[tuple[CronRun, str]] = []
+        with self._tx(write=True) as cur:
+            sid = self._service_id(cur, ref)
+            cur.execute(
+                f"SELECT r.id, j.status FROM {_RETRIES} AND r.retry_at <= ? "
+                "ORDER BY r.retry_at, r.id LIMIT ?",
+                (sid, now, limit),
+            )
+            for run_id, status in cur.fetchall():
+                if status != str(CRONJOB):  # cancelled since: the firing ends as it stands
+                    cur.execute(
+                        "UPDATE cron_runs SET ended = ?, retry_at = NULL "
+                        "WHERE id = ? AND retry_at IS NOT NULL",
+                        (now, run_id),
+                    )
+                    continue
+                key = new_claim_key()
+                cur.execute(  # guarded: of workers racing for a run, one gets it
+                    "UPDATE cron_runs SET claim = ?, lease_until = ?, retry_at = NULL, "
+                    "attempts = attempts + 1 WHERE id = ? AND retry_at IS NOT NULL "
+                    f"RETURNING {RUN_COLUMNS}",
+                    (key, lease_until, run_id),
+                )
+                row = cur.fetchone()
+                if row is not None:
+                    claimed.append((row_to_run(row), key))
+        if not claimed:
+            return []
+        ids = [run.job_id for run, _ in claimed]
+        rows = self._select_jobs(ref, f"j.id IN ({placeholders(len(ids))})", ids)
+        jobs = {job.id: job for job in map(row_to_job, rows)}
+        return [(jobs[run.job_id], run, key) for run, key in claimed if run.job_id in jobs]
 
     def fail_expired_cron_runs(self, ref: ServiceRef, now: float, error: str) -> int:
         """End cron runs whose worker vanished (lease ran out) with ``error``."""
@@ -168,6 +233,18 @@ class CronVerbs(SqlVerbs):
                 (job_id, sid, limit),
             )
             return [row_to_run(row) for row in cur.fetchall()]
+
+
+_RETRIES = (
+    "cron_runs r JOIN jobs j ON j.id = r.job_id WHERE j.service_id = ? AND r.retry_at IS NOT NULL"
+)
+"""The service's firings waiting to be tried again; a query goes on with ``AND …``."""
+
+
+def _retry_due(cur: Cursor, service_id: int, now: float) -> bool:
+    """Whether a firing of the service waits to be tried again at ``now``."""
+    cur.execute(f"SELECT 1 FROM {_RETRIES} AND r.retry_at <= ? LIMIT 1", (service_id, now))
+    return cur.fetchone() is not None
 
 
 class _Rollback(Exception):

@@ -11,6 +11,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from remotetask.failures import normalise
 from remotetask.jobs import (
     CANCELLABLE,
     CANCELLED,
@@ -19,7 +20,6 @@ from remotetask.jobs import (
     PROCESSING,
     QUEUED,
     Job,
-    JobQuery,
     Outcome,
     Status,
 )
@@ -36,8 +36,6 @@ from remotetask.store._sqlbase import (
 )
 from remotetask.store.base import Claim, NewJob
 
-_SUMMARISED = ("j.input", "j.result", "j.error", "j.traceback")
-"""Columns ``list_job_summaries`` leaves out when they are long."""
 INSERT_JOB = (
     "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -46,6 +44,10 @@ INSERT_JOB = (
 
 class JobVerbs(SqlVerbs):
     """Verbs on the ``jobs`` table (and the cron runs of jobs they delete)."""
+
+    @abstractmethod
+    def _keep_attempt_error(self, cur: Cursor, job_id: int) -> None:
+        """Copy the failed run just stored on the job into its attempt history."""
 
     @abstractmethod
     def _claim_rows(
@@ -130,55 +132,6 @@ class JobVerbs(SqlVerbs):
             cur.execute("SELECT id FROM jobs WHERE service_id = ? ORDER BY id", (sid,))
             return [int(row[0]) for row in cur.fetchall()]
 
-    def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
-        return [row_to_job(row) for row in self._listed(ref, query, JOB_COLUMNS)]
-
-    def list_job_summaries(
-        self, ref: ServiceRef, query: JobQuery, max_chars: int
-    ) -> list[tuple[Job, tuple[str, ...]]]:
-        limit = int(max_chars)
-        columns = ", ".join(
-            f"CASE WHEN length({c}) <= {limit} THEN {c} END" if c in _SUMMARISED else c
-            for c in JOB_COLUMNS.split(", ")
-        )
-        lengths = ", ".join(f"length({c})" for c in _SUMMARISED)
-        rows = self._listed(ref, query, f"{columns}, {lengths}")
-        width = len(JOB_COLUMNS.split(", "))
-        return [
-            (
-                row_to_job(row),
-                tuple(
-                    c.removeprefix("j.")
-                    for c, n in zip(_SUMMARISED, row[width:], strict=True)
-                    if n is not None and n > limit
-                ),
-            )
-            for row in rows
-        ]
-
-    def _listed(self, ref: ServiceRef, query: JobQuery, columns: str) -> list[Any]:
-        """Rows of ``columns`` for the jobs ``query`` selects, in its order."""
-        where = ["j.service_id = ?"]
-        params: list[Any] = []
-        if query.statuses:
-            where.append(f"j.status IN ({placeholders(len(query.statuses))})")
-            params.extend(status_values(query.statuses))
-        if query.task is not None:
-            where.append("j.task = ?")
-            params.append(query.task)
-        if query.after_id is not None:
-            where.append("j.id < ?" if query.newest_first else "j.id > ?")
-            params.append(query.after_id)
-        order = "DESC" if query.newest_first else "ASC"
-        with self._tx(write=False) as cur:
-            sid = self._service_id(cur, ref)
-            cur.execute(
-                f"SELECT {columns} FROM {JOB_FROM} WHERE {' AND '.join(where)} "
-                f"ORDER BY j.id {order} LIMIT ?",
-                (sid, *params, query.limit),
-            )
-            return cur.fetchall()
-
     def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
         with self._tx(write=False) as cur:
             sid = self._service_id(cur, ref)
@@ -229,15 +182,16 @@ class JobVerbs(SqlVerbs):
             )
             return cur.rowcount
 
-    def retry_job(self, ref: ServiceRef, job_id: int) -> bool:
+    def retry_job(self, ref: ServiceRef, job_id: int, input_json: str | None = None) -> bool:
         with self._tx(write=True) as cur:
             sid = self._service_id(cur, ref)
             cur.execute(
                 "UPDATE jobs SET status = ?, attempts = 0, error = NULL, traceback = NULL, "
                 "result = NULL, started = NULL, ended = NULL, next_call = NULL, progress = NULL, "
-                "progress_message = NULL, cancel_requested = 0 "
+                "progress_message = NULL, cancel_requested = 0, error_type = NULL, "
+                "error_group = NULL, input = COALESCE(?, input) "
                 "WHERE id = ? AND service_id = ? AND status = ?",
-                (str(QUEUED), job_id, sid, str(ERROR)),
+                (str(QUEUED), input_json, job_id, sid, str(ERROR)),
             )
             return cur.rowcount == 1
 
@@ -324,7 +278,8 @@ class JobVerbs(SqlVerbs):
         cur.execute(
             "UPDATE jobs SET status = CASE WHEN cancel_requested = 1 THEN ? ELSE ? END, "
             "result = ?, error = ?, traceback = ?, next_call = ?, ended = ?, "
-            "claim = NULL, lease_until = NULL WHERE id = ? AND claim = ?" + guard,
+            "claim = NULL, lease_until = NULL, error_type = ?, error_group = ? "
+            "WHERE id = ? AND claim = ?" + guard,
             (
                 str(CANCELLED),
                 str(outcome.status),
@@ -333,12 +288,17 @@ class JobVerbs(SqlVerbs):
                 outcome.traceback,
                 outcome.next_call,
                 now,
+                outcome.error_type,
+                None if outcome.error is None else normalise(outcome.error),
                 job_id,
                 key,
                 *extra,
             ),
         )
-        return cur.rowcount == 1
+        finished = cur.rowcount == 1
+        if finished and outcome.error is not None:
+            self._keep_attempt_error(cur, job_id)
+        return finished
 
     def release(self, job_id: int, key: str) -> bool:
         with self._tx(write=True) as cur:

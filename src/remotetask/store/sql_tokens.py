@@ -11,7 +11,7 @@ from typing import Any
 
 from remotetask import jsonvalue
 from remotetask.auth import Role, Token
-from remotetask.jobs import COMPLETED, ERROR, Status
+from remotetask.jobs import Status
 from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_FROM, SqlVerbs
 from remotetask.workers import WorkerInfo
@@ -35,9 +35,6 @@ def row_to_token(row: Sequence[Any]) -> Token:
 
 class TokenVerbs(SqlVerbs):
     """Verbs on ``tokens`` and ``workers``, and read-only counts over ``jobs``."""
-
-    floor_sql = "CAST({} AS BIGINT)"
-    """Rounds a non-negative number down: SQLite's CAST truncates (PostgreSQL's rounds)."""
 
     # -- API tokens -------------------------------------------------------------------
 
@@ -140,15 +137,3 @@ class TokenVerbs(SqlVerbs):
                 (ServiceRef(site, name), Status(status)): int(count)
                 for site, name, status, count in cur.fetchall()
             }
-
-    def finished_per_minute(self, ref: ServiceRef, since: float) -> dict[int, int]:
-        minute = self.floor_sql.format("(ended - ?) / 60")
-        with self._tx(write=False) as cur:
-            sid = self._service_id(cur, ref)
-            cur.execute(
-                f"SELECT {minute} AS minute, COUNT(*) "
-                "FROM jobs WHERE service_id = ? AND status IN (?, ?) AND ended >= ? "
-                "GROUP BY minute",
-                (since, sid, str(COMPLETED), str(ERROR), since),
-            )
-            return {int(minute): int(count) for minute, count in cur.fetchall()}

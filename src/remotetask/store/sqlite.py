@@ -81,7 +81,9 @@ class SQLiteStore(SqlStore):
         return conn
 
     def close(self) -> None:
-        with self._connections_lock:
+        # Under the write lock: a task that outlived a stop may still be storing its
+        # outcome, and closing a connection another thread is using can crash SQLite.
+        with self._write_lock, self._connections_lock:
             for conn in self._connections:
                 conn.close()
             self._connections.clear()

@@ -1,8 +1,9 @@
 """Cron jobs: the list, the add and edit forms with a preview of the next runs.
 
 A schedule is given one of three ways, as in ``add_cron_job``: the original's
-field sets (UTC; ``*`` or empty means every value, else comma-separated
-numbers), a crontab expression with an IANA timezone, or a one-shot delay.
+field sets (UTC; ``*`` or empty means every value, else numbers separated by
+commas or spaces), a crontab expression with an IANA timezone, or a one-shot
+delay. Only the block of the chosen way is shown and read.
 The preview computes the next five times on the server; nothing is stored
 until "Save".
 """
@@ -19,13 +20,20 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from remotetask import jsonvalue
-from remotetask.errors import InvalidScheduleError, InvalidStatusError, RemoteTaskError
-from remotetask.jobs import CRONJOB, DELAYED, CronRun, Job, JobQuery
-from remotetask.schedule import Schedule
+from remotetask.auth import Action
+from remotetask.errors import (
+    InvalidInputError,
+    InvalidScheduleError,
+    InvalidStatusError,
+    RemoteTaskError,
+)
+from remotetask.jobs import CRONJOB, DELAYED, Job
+from remotetask.schedule import Schedule, field_text, parse_field
 from remotetask.service import TaskService
 from remotetask.ui.common import (
     Visit,
+    check,
+    flash,
     form_action,
     form_text,
     job_or_404,
@@ -35,6 +43,8 @@ from remotetask.ui.common import (
     url,
     visit,
 )
+from remotetask.ui.filters import describe
+from remotetask.ui.inputs import parse_json
 
 FORM_FIELDS: Final = (
     ("minute", "Minute", "0 to 59"),
@@ -44,6 +54,7 @@ FORM_FIELDS: Final = (
     ("day_of_week", "Day of week", "0 = Monday … 6 = Sunday"),
 )
 KINDS: Final = ("fields", "cron", "delay")
+MAX_DELAY: Final = 10 * 366 * 24 * 3600.0
 PREVIEW_COUNT: Final = 5
 
 
@@ -61,55 +72,49 @@ class CronForm:
         return self.values.get("kind", "fields")
 
 
-def cron_list(request: Request) -> Response:
-    """Every waiting cron and delayed job of the service with its last run."""
-    current = visit(request)
-    svc = service(request, current)
-    jobs = svc.list_jobs(JobQuery(frozenset({CRONJOB, DELAYED}), None, False, None, 500))
-    rows: list[tuple[Job, CronRun | None]] = []
-    for job in jobs:
-        runs = svc.cron_runs(job.id, 1)
-        rows.append((job, runs[0] if runs else None))
-    return render(request, current, "cron.html", {"service": svc, "rows": rows})
-
-
 def cron_new(request: Request) -> Response:
     current = visit(request)
     svc = service(request, current)
+    check(current, Action.ADD_CRON)
     blank = CronForm({"kind": "fields", "timezone": "UTC", "input": "null"})
     blank.values.update({name: "*" for name, _, _ in FORM_FIELDS})
     return _form_page(request, current, svc, blank, None)
 
 
-@form_action("submit")
+@form_action(Action.ADD_CRON)
 def cron_new_post(request: Request, current: Visit, form: FormData) -> Response:
     """Preview the schedule, or add the cron job and show it."""
     svc = service(request, current)
     parsed = parse(form, with_input=True)
     task = parsed.values["task"] = form_text(form, "task")
-    if task not in svc.available_tasks():
+    if task not in svc.available_tasks() and form_text(form, "do") == "save":
         parsed.errors["task"] = "choose one of the available tasks"
     if parsed.errors or form_text(form, "do") != "save":
         return _form_page(request, current, svc, parsed, None)
     assert parsed.schedule is not None
-    job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
-    current.session.flash(f"Cron job {job_id} added: {parsed.schedule.describe()}.")
+    try:
+        job_id = svc.add_cron_job(task, parsed.input, **schedule_arguments(parsed.schedule))
+    except InvalidInputError as exc:  # a typed task refused the input: nothing was stored
+        parsed.errors["input"] = str(exc)
+        return _form_page(request, current, svc, parsed, None)
+    flash(request, current, f"Cron job {job_id} added: {describe(parsed.schedule)}.")
     return redirect(url(request, "job", service=str(svc.ref), job_id=job_id))
 
 
 def cron_edit(request: Request) -> Response:
     current = visit(request)
     svc = service(request, current)
-    job = _cron_job(svc, request)
+    check(current, Action.CHANGE_CRON)
+    job = _cron_job(svc, request, current)
     assert job.schedule is not None
     return _form_page(request, current, svc, form_of(job.schedule), job)
 
 
-@form_action("operate")
+@form_action(Action.CHANGE_CRON)
 def cron_edit_post(request: Request, current: Visit, form: FormData) -> Response:
     """Preview the new schedule, or store it and reschedule the job."""
     svc = service(request, current)
-    job = _cron_job(svc, request)
+    job = _cron_job(svc, request, current)
     parsed = parse(form, with_input=False)
     if parsed.schedule is not None and parsed.schedule.is_delay != (job.status == DELAYED):
         parsed.errors["kind"] = (
@@ -124,7 +129,7 @@ def cron_edit_post(request: Request, current: Visit, form: FormData) -> Response
     except (InvalidStatusError, InvalidScheduleError) as exc:
         parsed.errors["schedule"] = str(exc)
         return _form_page(request, current, svc, parsed, job)
-    current.session.flash(f"Job {job.id} rescheduled: {schedule.describe()}.")
+    flash(request, current, f"Job {job.id} rescheduled: {describe(schedule)}.")
     return redirect(url(request, "job", service=str(svc.ref), job_id=job.id))
 
 
@@ -138,22 +143,24 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
         return parsed
     arguments: dict[str, Any] = {}
     if kind == "fields":
-        for name, label, _ in FORM_FIELDS:
+        for name, _, _ in FORM_FIELDS:
             try:
-                arguments[name] = field_set(parsed.values[name])
-            except ValueError:
-                parsed.errors[name] = f"{label}: use * or comma-separated numbers"
+                arguments[name] = parse_field(name, parsed.values[name])
+            except InvalidScheduleError as exc:
+                parsed.errors[name] = str(exc)
     elif kind == "cron":
+        if not parsed.values["cron"]:
+            parsed.errors["cron"] = "type a crontab expression, such as 0 3 * * *"
         arguments["cron"] = parsed.values["cron"]
         arguments["timezone"] = parsed.values["timezone"] or "UTC"
     else:
-        try:
-            arguments["delay"] = float(parsed.values["delay"])
-        except ValueError:
-            parsed.errors["delay"] = "give the delay in seconds"
+        delay = _seconds(parsed.values["delay"])
+        if delay is None:
+            parsed.errors["delay"] = "give the delay in seconds, more than 0 and at most ten years"
+        arguments["delay"] = delay
     if with_input:
         try:
-            parsed.input = jsonvalue.parse(parsed.values["input"] or "null", "input")
+            parsed.input = parse_json(parsed.values["input"])
         except ValueError as exc:
             parsed.errors["input"] = str(exc)
     if not parsed.errors:
@@ -164,15 +171,13 @@ def parse(form: FormData, *, with_input: bool) -> CronForm:
     return parsed
 
 
-def field_set(text: str) -> tuple[int, ...]:
-    """``*`` or nothing: every value (an empty set); otherwise comma-separated numbers."""
-    text = text.strip()
-    if text in ("", "*"):
-        return ()
-    parts = [part.strip() for part in text.split(",")]
-    if not all(part.isdigit() for part in parts):
-        raise ValueError(text)
-    return tuple(int(part) for part in parts)
+def _seconds(text: str) -> float | None:
+    """A delay in seconds: more than 0 and at most ten years, else None."""
+    try:
+        value = float(text) if text.isascii() else -1.0
+    except ValueError:
+        return None
+    return value if 0 < value <= MAX_DELAY else None
 
 
 def form_of(schedule: Schedule) -> CronForm:
@@ -185,8 +190,7 @@ def form_of(schedule: Schedule) -> CronForm:
         "delay": "" if schedule.delay is None else f"{schedule.delay:g}",
     }
     for name, _, _ in FORM_FIELDS:
-        chosen: tuple[int, ...] = getattr(schedule, name)
-        values[name] = ",".join(str(v) for v in chosen) if chosen else "*"
+        values[name] = field_text(name, getattr(schedule, name))
     return CronForm(values, schedule=schedule)
 
 
@@ -206,10 +210,16 @@ def preview(schedule: Schedule, now: float) -> list[str]:
     moment: float | None = now
     zone = ZoneInfo(schedule.timezone)
     for _ in range(1 if schedule.is_delay else PREVIEW_COUNT):
-        moment = schedule.next_after(moment) if moment is not None else None
+        try:
+            moment = schedule.next_after(moment) if moment is not None else None
+        except (OverflowError, ValueError, OSError):
+            moment = None
         if moment is None:
             break
-        text = datetime.fromtimestamp(moment, ZoneInfo("UTC")).strftime("%a %Y-%m-%d %H:%M UTC")
+        try:
+            text = datetime.fromtimestamp(moment, ZoneInfo("UTC")).strftime("%a %Y-%m-%d %H:%M UTC")
+        except (OverflowError, ValueError, OSError):
+            break
         if schedule.timezone != "UTC":
             local = datetime.fromtimestamp(moment, zone).strftime("%a %Y-%m-%d %H:%M %Z")
             text = f"{local} ({text})"
@@ -237,8 +247,8 @@ def _form_page(
     )
 
 
-def _cron_job(svc: TaskService, request: Request) -> Job:
-    job = job_or_404(svc, request)
+def _cron_job(svc: TaskService, request: Request, current: Visit) -> Job:
+    job = job_or_404(svc, request, current)
     if job.schedule is None or job.status not in (CRONJOB, DELAYED):
         raise HTTPException(404, f"job {job.id} is not a waiting cron or delayed job")
     return job

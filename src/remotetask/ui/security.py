@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP: Final = (
@@ -57,3 +59,12 @@ def same_origin(headers: Headers) -> bool:
     if referer is not None:
         return urlsplit(referer).netloc.lower() == host
     return True
+
+
+class CachedStatic(StaticFiles):
+    """Static files that browsers keep: their URLs carry a content hash (``?v=``)."""
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response

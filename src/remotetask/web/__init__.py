@@ -21,11 +21,12 @@ from remotetask.web.auth import Authenticator
 from remotetask.web.circuit import Circuit
 from remotetask.web.errors import install_problem_handlers
 from remotetask.web.groupcommit import GroupCommit
-from remotetask.web.guard import BodyGuard
+from remotetask.web.guard import BodyGuard, document_lean_bodies
 from remotetask.web.metrics import Metrics
 from remotetask.web.models import ProblemOut
 from remotetask.web.origin import OriginGuard
 from remotetask.web.ratelimit import RateLimiter
+from remotetask.web.schemas import install_task_schemas
 from remotetask.web.settings import WebSettings
 from remotetask.web.waiters import Waiters
 
@@ -90,9 +91,11 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
         app, enabled=settings.auth, limiter=limiter, circuit=circuit
     )
     install_problem_handlers(api)
+    document_lean_bodies(api)
+    install_task_schemas(api, app)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
-    api.mount("/ui", create_ui_app(app, app.tokens.verify))
+    api.mount("/ui", create_ui_app(app, app.tokens.verify, extra_templates=settings.templates))
     api.add_middleware(BodyGuard, max_body=settings.max_body)
     hosts = None if settings.auth else frozenset(h.lower() for h in settings.allowed_hosts)
     api.add_middleware(OriginGuard, allowed_hosts=hosts)

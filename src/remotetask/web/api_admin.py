@@ -12,13 +12,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role
+from remotetask.auth import Action, Principal
 from remotetask.errors import InvalidReferenceError, InvalidStatusError, JobNotFoundError
 from remotetask.jobs import CRONJOB, DELAYED, JobQuery
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
 from remotetask.tasks import Task
-from remotetask.web.auth import AdminService, OperateService, ReadService, require
+from remotetask.web.auth import ReadService, require, service_for
 from remotetask.web.errors import Problem
 from remotetask.web.guard import GuardedRoute
 from remotetask.web.models import (
@@ -26,6 +26,7 @@ from remotetask.web.models import (
     Count,
     CronJobIn,
     CronJobPatch,
+    CronScheduleIn,
     JobIdPath,
     JobOut,
     ProcessingOut,
@@ -41,9 +42,14 @@ MAX_CRON_LIST = 1000
 
 
 def describe(task: Task) -> TaskOut:
-    """A task's name and the first line of its docstring."""
+    """A task's name, the first line of its docstring, and its input and result schemas."""
     doc = inspect.getdoc(task.func) or ""
-    return TaskOut(name=task.name, description=doc.splitlines()[0] if doc else "")
+    return TaskOut(
+        name=task.name,
+        description=doc.splitlines()[0] if doc else "",
+        input_schema=task.input_schema,
+        result_schema=task.result_schema,
+    )
 
 
 def service_out(service: TaskService) -> ServiceOut:
@@ -59,7 +65,7 @@ def service_out(service: TaskService) -> ServiceOut:
 
 @router.get("/tasks", tags=["tasks"], summary="List the tasks this server can run")
 def list_tasks(
-    request: Request, _: Annotated[Principal, Depends(require(Role.READ))]
+    request: Request, _: Annotated[Principal, Depends(require(Action.READ))]
 ) -> list[TaskOut]:
     app: App = request.app.state.app
     return [describe(task) for task in sorted(app.tasks.values(), key=lambda t: t.name)]
@@ -73,7 +79,7 @@ def service_tasks(service: ReadService) -> list[TaskOut]:
 
 @router.get("/services", tags=["services"], summary="List the services the token may see")
 def list_services(
-    request: Request, caller: Annotated[Principal, Depends(require(Role.READ))]
+    request: Request, caller: Annotated[Principal, Depends(require(Action.READ))]
 ) -> list[ServiceOut]:
     app: App = request.app.state.app
     return [service_out(s) for s in app.services() if caller.sees(s.ref.site)]
@@ -81,7 +87,9 @@ def list_services(
 
 @router.post("/services", tags=["services"], status_code=201, summary="Create a service")
 def create_service(
-    body: ServiceIn, request: Request, caller: Annotated[Principal, Depends(require(Role.ADMIN))]
+    body: ServiceIn,
+    request: Request,
+    caller: Annotated[Principal, Depends(require(Action.CREATE_SERVICE))],
 ) -> ServiceOut:
     try:
         ref = ServiceRef.parse(body.ref)
@@ -99,20 +107,26 @@ def get_service(service: ReadService) -> ServiceOut:
 
 
 @router.post("/services/{service}/processing/start", tags=["services"], summary="Start processing")
-def start_processing(service: OperateService) -> ProcessingOut:
+def start_processing(
+    service: Annotated[TaskService, Depends(service_for(Action.PROCESSING))],
+) -> ProcessingOut:
     service.start_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/processing/stop", tags=["services"], summary="Stop processing")
-def stop_processing(service: OperateService) -> ProcessingOut:
+def stop_processing(
+    service: Annotated[TaskService, Depends(service_for(Action.PROCESSING))],
+) -> ProcessingOut:
     """Stop claiming jobs; running ones get the grace period, then return to the queue."""
     service.stop_processing()
     return ProcessingOut(processing=service.is_processing())
 
 
 @router.post("/services/{service}/clean", tags=["jobs"], summary="Remove finished jobs")
-def clean(service: AdminService, body: CleanIn | None = None) -> Count:
+def clean(
+    service: Annotated[TaskService, Depends(service_for(Action.CLEAN))], body: CleanIn | None = None
+) -> Count:
     """Remove jobs with the given finished statuses (default all three); returns how many."""
     statuses = (body or CleanIn()).statuses
     try:
@@ -128,7 +142,9 @@ def clean(service: AdminService, body: CleanIn | None = None) -> Count:
     summary="Add a cron job",
     response_model=JobOut,
 )
-def add_cron_job(service: AdminService, body: CronJobIn) -> Response:
+def add_cron_job(
+    service: Annotated[TaskService, Depends(service_for(Action.ADD_CRON))], body: CronJobIn
+) -> Response:
     """Fields sets (as the original) or a crontab expression with a time zone."""
     job_id = service.add_cron_job(
         body.task,
@@ -174,14 +190,35 @@ def get_cron_job(service: ReadService, job_id: JobIdPath) -> Response:
     return job_response(job)
 
 
+ChangeCronService = Annotated[TaskService, Depends(service_for(Action.CHANGE_CRON))]
+
+
+@router.put(
+    "/services/{service}/cron-jobs/{job_id}/schedule",
+    tags=["cron"],
+    summary="Replace a cron job's schedule",
+    response_model=JobOut,
+)
+def update_cron_job(
+    service: ChangeCronService, job_id: JobIdPath, body: CronScheduleIn
+) -> Response:
+    """Replace the whole schedule and reschedule the job (the original's ``update``).
+
+    Fields not given take their defaults, so ``{"minute": [5]}`` drops an hour set
+    before. A cron job stays a cron job, a delayed job stays delayed.
+    """
+    service.update_cron_job(job_id, **body.model_dump())
+    return job_response(service.job(job_id))
+
+
 @router.patch(
     "/services/{service}/cron-jobs/{job_id}",
     tags=["cron"],
-    summary="Change a cron job",
+    summary="Change some schedule fields",
     response_model=JobOut,
 )
-def update_cron_job(service: AdminService, job_id: JobIdPath, body: CronJobPatch) -> Response:
-    """Change the given schedule fields and reschedule the job."""
+def change_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronJobPatch) -> Response:
+    """Change only the schedule fields given, keep the others, and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
-    service.update_cron_job(job_id, **fields)
+    service.change_cron_job(job_id, **fields)
     return job_response(service.job(job_id))

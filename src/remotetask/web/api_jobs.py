@@ -17,20 +17,15 @@ import time
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask.auth import Principal, Role
+from remotetask import jsonvalue
+from remotetask.auth import Action, Principal
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
 from remotetask.service import TaskService
-from remotetask.web.auth import (
-    Authenticator,
-    OperateService,
-    ReadService,
-    SubmitService,
-    service_of,
-)
+from remotetask.web.auth import Authenticator, ReadService, service_for, service_of
 from remotetask.web.errors import Problem
 from remotetask.web.groupcommit import GroupCommit
 from remotetask.web.guard import GuardedRoute, body_schema, parsed_body
@@ -86,10 +81,10 @@ async def add_job(request: Request) -> Response:
     The hottest route, so it reads its caller and body itself (``service_of``,
     ``parsed_body``) instead of through FastAPI's dependency machinery.
     """
-    service = await service_of(request, Role.SUBMIT)
+    service = await service_of(request, Action.ADD_JOB)
     body = parsed_body(request, JobIn)
     key = _idempotency_key(request.headers.get("idempotency-key"))
-    if body.delay is not None:
+    if body.delay:  # 0 is no delay, as the original: the job is queued at once
         if body.start_later or key is not None:
             raise Problem(422, "delay cannot be combined with start_later or an Idempotency-Key")
         job = await run_in_threadpool(_add_delayed, service, body.task, body.input, body.delay)
@@ -99,7 +94,7 @@ async def add_job(request: Request) -> Response:
         )
         group_commit: GroupCommit = request.app.state.group_commit
         job = await group_commit.submit(service, submission)
-    if key is not None and (job.task != body.task or job.input != body.input):
+    if key is not None and not _same_request(service, job, body):
         raise Problem(
             422,
             f"the Idempotency-Key was already used for job {job.id} with another task or input",
@@ -111,13 +106,26 @@ async def add_job(request: Request) -> Response:
     return job_response(job, 201, {"Location": location})
 
 
+def _same_request(service: TaskService, job: Job, body: JobIn) -> bool:
+    """Whether the first job under a key came from this request: same task, same input.
+
+    Inputs are compared as stored, so a typed input matches however it was spelled.
+    """
+    if job.task != body.task:
+        return False
+    return bool(job.input == jsonvalue.loads(service.app.tasks[body.task].encode_input(body.input)))
+
+
 def _add_delayed(service: TaskService, task: str, input: Any, delay: float) -> Job:
     return service.job(service.add_cron_job(task, input, delay=delay))
 
 
 @router.post("/bulk", status_code=201, summary="Add many jobs of one task", response_model=BulkOut)
 def add_jobs(
-    body: BulkIn, service: SubmitService, request: Request, idempotency_key: IdempotencyKey = None
+    body: BulkIn,
+    service: Annotated[TaskService, Depends(service_for(Action.ADD_JOB))],
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Queue one job per input in one transaction (``TaskService.add_many``); ids in order.
 
@@ -206,7 +214,11 @@ async def get_job(
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")
-def cancel_job(service: OperateService, request: Request, job_id: JobIdPath) -> Cancelled:
+def cancel_job(
+    service: Annotated[TaskService, Depends(service_for(Action.CANCEL_JOB))],
+    request: Request,
+    job_id: JobIdPath,
+) -> Cancelled:
     """Cancel a waiting job at once or ask a running one to stop; false if it had ended."""
     service.job(job_id)
     cancelled = service.cancel(job_id)
@@ -215,20 +227,26 @@ def cancel_job(service: OperateService, request: Request, job_id: JobIdPath) -> 
 
 
 @router.post("/{job_id}/start", summary="Start a start-later job")
-def start_job(service: SubmitService, job_id: JobIdPath) -> Started:
+def start_job(
+    service: Annotated[TaskService, Depends(service_for(Action.START_JOB))], job_id: JobIdPath
+) -> Started:
     """Queue a ``start later`` job: true the first time, false afterwards."""
     service.job(job_id)
     return Started(started=service.start_job(job_id))
 
 
 @router.post("/{job_id}/retry", summary="Retry an errored job")
-def retry_job(service: OperateService, job_id: JobIdPath) -> Retried:
+def retry_job(
+    service: Annotated[TaskService, Depends(service_for(Action.RETRY_JOB))], job_id: JobIdPath
+) -> Retried:
     """Queue an ``error`` job again with its attempts reset; false if it is not in error."""
     return Retried(retried=service.retry(job_id))
 
 
 @router.delete("/{job_id}", status_code=204, summary="Delete a finished job")
-def delete_job(service: OperateService, job_id: JobIdPath) -> Response:
+def delete_job(
+    service: Annotated[TaskService, Depends(service_for(Action.DELETE_JOB))], job_id: JobIdPath
+) -> Response:
     """Remove one completed, error or cancelled job; 409 if it has not finished."""
     if not service.delete(job_id):
         raise InvalidStatusError(f"job {job_id} has not finished; cancel it first")
@@ -236,7 +254,7 @@ def delete_job(service: OperateService, job_id: JobIdPath) -> Response:
 
 
 @router.post("/cancel-all", summary="Cancel every waiting job")
-def cancel_all(service: OperateService) -> Count:
+def cancel_all(service: Annotated[TaskService, Depends(service_for(Action.CANCEL_ALL))]) -> Count:
     """Cancel every queued, delayed, cron and start-later job; running jobs are not touched."""
     return Count(count=service.cancel_all())
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, Field
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role, Token
+from remotetask.auth import Action, Principal, Role, Token
 from remotetask.web.auth import require
 from remotetask.web.errors import Problem
 from remotetask.web.guard import GuardedRoute
@@ -60,7 +60,9 @@ class TokenCreated(BaseModel):
     secret: str = Field(description="Shown once; only its SHA-256 hash is stored")
 
 
-async def global_admin(caller: Annotated[Principal, Depends(require(Role.ADMIN))]) -> Principal:
+async def global_admin(
+    caller: Annotated[Principal, Depends(require(Action.MANAGE_TOKENS))],
+) -> Principal:
     """An admin whose token covers every site (``*``)."""
     if not caller.all_sites:
         raise Problem(403, "managing tokens needs an admin token for all sites ('*')")

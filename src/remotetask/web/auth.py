@@ -1,8 +1,9 @@
 """Who is asking: bearer tokens (and HTTP Basic for XML-RPC), roles, site scopes, rate limits.
 
-Every route that touches data depends on ``require(role)`` or
-``service_for(role)``. A service outside the token's sites answers 404, as if
-it did not exist, so ids and names of other sites cannot be probed; a
+Every route that touches data depends on ``require(action)`` or
+``service_for(action)`` (or calls ``service_of``); the role each action needs is
+the one table ``remotetask.auth.REQUIRED_ROLE``. A service outside the token's
+sites answers 404, as if it did not exist, so ids and names of other sites cannot be probed; a
 visible service with a too-weak role answers 403. The dependencies are async
 and answer from memory when they can: a verified token is remembered for
 ``CACHE_SECONDS`` (revoking through the API forgets it at once; elsewhere it
@@ -26,7 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role
+from remotetask.auth import REQUIRED_ROLE, Action, Principal
 from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
@@ -167,22 +168,29 @@ async def principal(
     return await authenticate(request)
 
 
-async def service_of(request: Request, role: Role) -> TaskService:
+async def service_of(request: Request, action: Action) -> TaskService:
     """For lean routes: authenticate, then the path's service as the caller may see it."""
     caller = await authenticate(request)
     return await resolve_service_async(
-        request.app.state.app, caller, request.path_params["service"], role
+        request.app.state.app, caller, request.path_params["service"], action
     )
 
 
-def require(role: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency: an authenticated caller whose role includes ``role``."""
+def _check(caller: Principal, action: Action) -> None:
+    """403 unless the one role table (``remotetask.auth.REQUIRED_ROLE``) allows ``action``."""
+    if not caller.may(action):
+        role = REQUIRED_ROLE[action].value
+        raise _forbidden(f"{action} needs the {role} role; the token has {caller.role.value}")
+
+
+def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: an authenticated caller whose role is enough for ``action``."""
 
     async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not caller.allows(role):
-            raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
+        _check(caller, action)
         return caller
 
+    check.action = action  # type: ignore[attr-defined]  # read by the role parity test
     return check
 
 
@@ -192,26 +200,27 @@ def _parsed_ref(text: str) -> ServiceRef:
     return ServiceRef.parse(text)
 
 
-def _visible_ref(caller: Principal, text: str, role: Role) -> ServiceRef:
+def _visible_ref(caller: Principal, text: str, action: Action) -> ServiceRef:
     try:
         ref = _parsed_ref(text)
     except InvalidReferenceError as exc:
         raise UnknownServiceError(f"no service {text!r}: {exc}") from None
     if not caller.sees(ref.site):
         raise UnknownServiceError(f"no service {ref}")
-    if not caller.allows(role):
-        raise _forbidden(f"this needs the {role.value} role; the token has {caller.role.value}")
+    _check(caller, action)
     return ref
 
 
-def resolve_service(app: App, caller: Principal, text: str, role: Role) -> TaskService:
+def resolve_service(app: App, caller: Principal, text: str, action: Action) -> TaskService:
     """The service ``text`` names, as the caller may see it: 404 if hidden, 403 if too weak."""
-    return app.service(_visible_ref(caller, text, role))
+    return app.service(_visible_ref(caller, text, action))
 
 
-async def resolve_service_async(app: App, caller: Principal, text: str, role: Role) -> TaskService:
+async def resolve_service_async(
+    app: App, caller: Principal, text: str, action: Action
+) -> TaskService:
     """``resolve_service`` from async code: the store is read in a thread, and only once."""
-    ref = _visible_ref(caller, text, role)
+    ref = _visible_ref(caller, text, action)
     known = app.known_service(ref)
     return known if known is not None else await run_in_threadpool(app.service, ref)
 
@@ -225,19 +234,17 @@ ServicePath = Annotated[
 ]
 
 
-def service_for(role: Role) -> Callable[..., Awaitable[TaskService]]:
+def service_for(action: Action) -> Callable[..., Awaitable[TaskService]]:
     """A dependency: the ``{service}`` of the path, checked against the caller's token."""
 
     async def resolve(
         request: Request, service: ServicePath, caller: Annotated[Principal, Depends(principal)]
     ) -> TaskService:
-        return await resolve_service_async(request.app.state.app, caller, service, role)
+        return await resolve_service_async(request.app.state.app, caller, service, action)
 
+    resolve.action = action  # type: ignore[attr-defined]  # read by the role parity test
     return resolve
 
 
-ReadService = Annotated[TaskService, Depends(service_for(Role.READ))]
-"""The path's service, for a caller with at least the read role."""
-SubmitService = Annotated[TaskService, Depends(service_for(Role.SUBMIT))]
-OperateService = Annotated[TaskService, Depends(service_for(Role.OPERATE))]
-AdminService = Annotated[TaskService, Depends(service_for(Role.ADMIN))]
+ReadService = Annotated[TaskService, Depends(service_for(Action.READ))]
+"""The path's service, for a caller allowed to read."""

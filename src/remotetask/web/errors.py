@@ -15,11 +15,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
-from remotetask.errors import RemoteTaskError, error_code, error_status
+from remotetask.errors import InvalidInputError, RemoteTaskError, error_code, error_status
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:remotetask:problem:"
 RETRY_AFTER_SECONDS = "5"
+INPUT_POINTER = ("body", "input")
+"""Where a job's input sits in every request that adds jobs (field errors point below it)."""
 
 log = logging.getLogger("remotetask.web")
 
@@ -95,14 +97,24 @@ def domain_problem(exc: RemoteTaskError) -> Problem:
         log.error("store unavailable: %s", exc)
         headers = {"Retry-After": RETRY_AFTER_SECONDS}
         return Problem(status, str(exc), code=error_code(exc), headers=headers)
-    return Problem(status, str(exc), code=error_code(exc))
+    extra = None
+    if isinstance(exc, InvalidInputError) and exc.errors:
+        errors = [
+            {**_pointed(INPUT_POINTER, e.loc, e.message), "loc": list(e.loc)} for e in exc.errors
+        ]
+        extra = {"errors": errors}
+    return Problem(status, str(exc), code=error_code(exc), extra=extra)
+
+
+def _pointed(base: tuple[str, ...], loc: tuple[object, ...], message: str) -> dict[str, str]:
+    return {"pointer": "/".join(str(part) for part in (*base, *loc)), "detail": message}
 
 
 def _validation_detail(exc: RequestValidationError) -> tuple[str, list[dict[str, str]]]:
-    errors = []
-    for error in exc.errors():
-        where = "/".join(str(part) for part in error.get("loc", ()))
-        errors.append({"pointer": where, "detail": str(error.get("msg", "invalid"))})
+    errors = [
+        _pointed((), tuple(error.get("loc", ())), str(error.get("msg", "invalid")))
+        for error in exc.errors()
+    ]
     summary = "; ".join(f"{e['pointer']}: {e['detail']}" for e in errors[:5])
     return f"the request is not valid: {summary}", errors
 

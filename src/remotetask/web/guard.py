@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
@@ -131,8 +131,16 @@ def parsed_body(request: Request, model: type[M]) -> M:
         raise RequestValidationError(errors) from None
 
 
+_LEAN_BODIES: dict[str, type[BaseModel]] = {}
+
+
 def body_schema(model: type[BaseModel], *headers: tuple[str, str]) -> dict[str, Any]:
-    """OpenAPI for a lean route that reads ``model`` with ``parsed_body``: body, path, headers."""
+    """OpenAPI for a lean route that reads ``model`` with ``parsed_body``: body, path, headers.
+
+    The model is a named component (``document_lean_bodies`` adds it), as FastAPI's own
+    body models are.
+    """
+    _LEAN_BODIES[model.__name__] = model
     parameters = [
         {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}}
     ] + [
@@ -144,10 +152,26 @@ def body_schema(model: type[BaseModel], *headers: tuple[str, str]) -> dict[str, 
         "parameters": parameters,
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
         },
         "security": [{"HTTPBearer": []}],
     }
+
+
+def document_lean_bodies(api: FastAPI) -> None:
+    """Make ``api.openapi()`` name the body models of the lean routes among its components."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in _LEAN_BODIES.items():
+            schemas.setdefault(name, model.model_json_schema())
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
 class _ParsedRequest(Request):

@@ -37,7 +37,11 @@ class Strict(BaseModel):
 
 class JobIn(Strict):
     task: str = _task_name()
-    input: Any = Field(default=None, description="Any JSON value, given to the task")
+    input: Any = Field(
+        default=None,
+        description="A JSON value for the task: of the task's input schema if it has one "
+        "(see `GET /api/v1/tasks` and the `TaskInput.*` schemas)",
+    )
     start_later: bool = Field(
         default=False, description="Park the job as `start later` until it is started"
     )
@@ -62,11 +66,9 @@ class BulkOut(BaseModel):
     ids: list[int] = Field(description="The jobs' ids, in the order of the inputs")
 
 
-class CronJobIn(Strict):
-    """Either field sets (0 = Monday for day_of_week) or a crontab expression (0 = Sunday)."""
+class CronFields(Strict):
+    """Field sets (0 = Monday for day_of_week) or a crontab expression (0 = Sunday)."""
 
-    task: str = _task_name()
-    input: Any = None
     minute: list[int] = _cron_field()
     hour: list[int] = _cron_field()
     day_of_month: list[int] = _cron_field()
@@ -76,8 +78,23 @@ class CronJobIn(Strict):
     timezone: str = Field(default="UTC", max_length=64, description="An IANA time zone")
 
 
+class CronJobIn(CronFields):
+    """A new cron job: its task, its input and its schedule."""
+
+    task: str = _task_name()
+    input: Any = None
+
+
+class CronScheduleIn(CronFields):
+    """A cron or delayed job's whole new schedule; what is not given takes its default."""
+
+    delay: float | None = Field(
+        default=None, ge=0, le=MAX_DELAY, description="Seconds, for a delayed job"
+    )
+
+
 class CronJobPatch(Strict):
-    """Only the fields given change; the job is rescheduled from the next pass."""
+    """Only the fields given change (``change_cron_job``); the rest of the schedule stays."""
 
     minute: list[int] | None = Field(default=None, max_length=60)
     hour: list[int] | None = Field(default=None, max_length=60)
@@ -107,6 +124,8 @@ class JobOut(BaseModel):
     next_call: float | None = None
     schedule: dict[str, Any] | None = None
     cancel_requested: bool = False
+    error_type: str | None = Field(default=None, description="The exception's class name")
+    paused: bool = False
     truncated: list[str] = Field(
         default_factory=list,
         description="In lists only: fields too large to list, sent as null (read the job)",
@@ -123,6 +142,12 @@ class JobPage(BaseModel):
 class TaskOut(BaseModel):
     name: str
     description: str
+    input_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the input; null: any JSON value"
+    )
+    result_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the result; null: any JSON value"
+    )
 
 
 class ServiceIn(Strict):
@@ -163,6 +188,14 @@ class ProcessingOut(BaseModel):
     processing: bool
 
 
+class FieldProblem(BaseModel):
+    pointer: str = Field(description="Where: e.g. `body/input/items/0/name`")
+    detail: str
+    loc: list[str | int] | None = Field(
+        default=None, description="For a job's input: the keys and indexes within the input"
+    )
+
+
 class ProblemOut(BaseModel):
     """RFC 9457 problem details (``application/problem+json``)."""
 
@@ -172,3 +205,6 @@ class ProblemOut(BaseModel):
     detail: str
     code: str
     instance: str | None = None
+    errors: list[FieldProblem] | None = Field(
+        default=None, description="The fields at fault, for invalid requests and inputs"
+    )

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
-from remotetask.auth import Principal, Role
+from remotetask.auth import Action, Principal
 from remotetask.errors import StoreError
 from remotetask.web.auth import require
 from remotetask.web.circuit import Circuit
@@ -114,7 +114,7 @@ async def readyz(request: Request) -> dict[str, str | int]:
     responses={200: {"content": {"text/plain": {}}}},
 )
 async def metrics(
-    request: Request, caller: Annotated[Principal, Depends(require(Role.READ))]
+    request: Request, caller: Annotated[Principal, Depends(require(Action.READ))]
 ) -> Response:
     text = await run_in_threadpool(
         request.app.state.metrics.render, request.app.state.app, caller.sees

@@ -27,3 +27,5 @@ class WebSettings:
     """Long-polls (``?wait=``) each token may have waiting at once; 429 beyond."""
     allowed_hosts: tuple[str, ...] = ()
     """Host names served besides loopback ones when ``auth`` is off (DNS rebinding guard)."""
+    templates: str | None = None
+    """A folder of UI templates searched before the built-in ones (``<task>_detail.html``)."""

@@ -23,7 +23,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask.auth import Principal, Role
+from remotetask.auth import REQUIRED_ROLE, Action, Principal
 from remotetask.errors import RemoteTaskError, UnknownServiceError, error_status
 from remotetask.service import TaskService
 from remotetask.web.api_jobs import log_added
@@ -47,7 +47,7 @@ class _RefusedXml(Exception):
 @dataclass(frozen=True, slots=True)
 class Method:
     func: Callable[..., Any]
-    role: Role
+    action: Action
     signatures: list[list[str]]
     help: str
 
@@ -59,8 +59,9 @@ def _job_id(value: Any) -> int:
     return value
 
 
-def _get_available_tasks(service: TaskService) -> dict[str, str]:
-    return {name: name for name in sorted(service.available_tasks())}
+def _get_available_tasks(service: TaskService) -> list[str]:
+    """The task names, sorted: what the original's XML-RPC view returned."""
+    return sorted(service.available_tasks())
 
 
 def _add(service: TaskService, task: str, input: Any = None, start_later: bool = False) -> int:
@@ -72,8 +73,13 @@ def _add(service: TaskService, task: str, input: Any = None, start_later: bool =
 
 
 def _cancel(service: TaskService, jobid: Any) -> bool:
-    service.job(_job_id(jobid))
-    return service.cancel(jobid)
+    """Always True, as the original's view: its answer was documented as meaningless.
+
+    A finished job or an id this service does not know is left alone and still
+    answers True; ``getStatus`` tells what happened. The JSON API reports more.
+    """
+    service.cancel(_job_id(jobid))
+    return True
 
 
 def _start_job(service: TaskService, jobid: Any) -> bool:
@@ -84,40 +90,43 @@ def _start_job(service: TaskService, jobid: Any) -> bool:
 METHODS: dict[str, Method] = {
     "getAvailableTasks": Method(
         _get_available_tasks,
-        Role.READ,
-        [["struct"]],
-        "The tasks this service can run, as a struct mapping each name to itself.",
+        Action.READ,
+        [["array"]],
+        "The names of the tasks this service can run, sorted.",
     ),
     "add": Method(
         _add,
-        Role.SUBMIT,
+        Action.ADD_JOB,
         [["int", "string"], ["int", "string", "any"], ["int", "string", "any", "boolean"]],
         "add(task, input=None, startLater=False): queue a job and return its id.",
     ),
     "cancel": Method(
-        _cancel, Role.OPERATE, [["boolean", "int"]], "cancel(jobid): cancel a job; True if it did."
+        _cancel,
+        Action.CANCEL_JOB,
+        [["boolean", "int"]],
+        "cancel(jobid): cancel a waiting job, ask a running one to stop; always True.",
     ),
     "startJob": Method(
         _start_job,
-        Role.SUBMIT,
+        Action.START_JOB,
         [["boolean", "int"]],
         "startJob(jobid): queue a start-later job; True the first time.",
     ),
     "getStatus": Method(
         lambda s, jobid: str(s.status(_job_id(jobid))),
-        Role.READ,
+        Action.READ,
         [["string", "int"]],
         "getStatus(jobid): queued, processing, completed, error, cancelled, ...",
     ),
     "getResult": Method(
         lambda s, jobid: _xml_value(s.result(_job_id(jobid))),
-        Role.READ,
+        Action.READ,
         [["any", "int"]],
         "getResult(jobid): the job's result; nil until it completed.",
     ),
     "getError": Method(
         lambda s, jobid: _NOT_XML.sub("\ufffd", str(s.error(_job_id(jobid)))),
-        Role.READ,
+        Action.READ,
         [["string", "int"]],
         "getError(jobid): the error message, the string 'None' when there is none.",
     ),
@@ -205,14 +214,15 @@ def _call(authenticator: Authenticator, caller: Principal, path: str, body: byte
     if name is None:
         raise xmlrpc.client.Fault(FAULT_BAD_REQUEST, "the request names no method")
     bare = name.removeprefix("system.")
-    service = resolve_service(authenticator.app, caller, path, Role.READ)
+    service = resolve_service(authenticator.app, caller, path, Action.READ)
     if bare in _INTROSPECTION:
         return _introspect(bare, params)
     method = METHODS.get(name)
     if method is None:
         raise xmlrpc.client.Fault(FAULT_NO_METHOD, f"no method {name!r}")
-    if not caller.allows(method.role):
-        raise xmlrpc.client.Fault(FAULT_FORBIDDEN, f"{name} needs the {method.role.value} role")
+    if not caller.may(method.action):
+        needed = REQUIRED_ROLE[method.action].value
+        raise xmlrpc.client.Fault(FAULT_FORBIDDEN, f"{name} needs the {needed} role")
     return method.func(service, *params)
 
 
