@@ -9,6 +9,7 @@ if the server does not answer.
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,3 +104,17 @@ def register_seed_tasks(app: remotetask.App) -> None:
 @pytest.fixture
 def service(app: remotetask.App) -> remotetask.TaskService:
     return app.add_service("site1@TestTaskService1")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 2 MiB tmpfs to fill up (mounting needs root, as in CI; skipped otherwise)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=True)

@@ -114,6 +114,11 @@ class App(Engine):
             raise UnknownServiceError(f"no service {parsed} (create it with add_service)")
         return self._service_object(parsed)
 
+    def known_service(self, ref: ServiceRef) -> TaskService | None:
+        """The service if this App already used it, without touching the store (async code)."""
+        with self._services_lock:
+            return self._services.get(ref)
+
     def services(self) -> list[TaskService]:
         """Every service in the database, ordered by site then name."""
         return [self._service_object(ref) for ref in self.store.services()]
@@ -181,3 +186,7 @@ class App(Engine):
         """
         store = self.store
         return store.schema_version(), store.latest_schema_version()
+
+    def check_writable(self) -> None:
+        """Commit a write that changes nothing; StoreError if writes fail (full disk, no server)."""
+        self.store.probe_write()

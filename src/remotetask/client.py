@@ -9,6 +9,7 @@ unchanged: the same method names and arguments, the same return types
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -38,6 +39,11 @@ LONG_POLL_SECONDS = 30.0
 """The longest single ``?wait=`` a client asks for; ``wait`` repeats it as needed."""
 UPDATE_SECONDS = 1.0
 """The longest single poll while someone watches a job's progress (``wait(on_update=…)``)."""
+RETRY_PAUSES = (0.2, 1.0)
+"""Pauses before the retries of a request that is safe to repeat, when the server is
+unavailable (no connection, 503); ``Retry-After`` shortens them, never lengthens them."""
+BULK_CHUNK = 1000
+"""Most inputs ``add_many`` sends in one request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,27 +129,51 @@ class Client:
         params: Any = None,
         headers: dict[str, str] | None = None,
         timeout: float | None = None,
+        retry: bool | None = None,
     ) -> httpx.Response:
-        """Send a request; a problem answer raises the matching remotetask exception."""
+        """Send a request; a problem answer raises the matching remotetask exception.
+
+        A request that is safe to repeat (``retry``; by default GETs) is sent again
+        after short pauses while the server is unavailable.
+        """
         content = None
         all_headers = dict(headers or {})
         if json is not None:
             content = jsonvalue.dumps(json).encode("utf-8")
             all_headers["Content-Type"] = "application/json"
-        try:
-            response = self._http.request(
-                method,
-                path,
-                content=content,
-                params=params,
-                headers=all_headers,
-                timeout=self.timeout if timeout is None else timeout,
-            )
-        except httpx.TransportError as exc:
-            raise ServerUnavailableError(f"cannot reach {self.url}: {exc}") from None
-        if response.is_success:
-            return response
-        raise _exception(response)
+        pauses = RETRY_PAUSES if (method == "GET" if retry is None else retry) else ()
+        for pause in (*pauses, None):
+            try:
+                response = self._http.request(
+                    method,
+                    path,
+                    content=content,
+                    params=params,
+                    headers=all_headers,
+                    timeout=self.timeout if timeout is None else timeout,
+                )
+            except httpx.TransportError as exc:
+                error: RemoteTaskError = ServerUnavailableError(f"cannot reach {self.url}: {exc}")
+                wait = pause
+            else:
+                if response.is_success:
+                    return response
+                error = _exception(response)
+                wait = _retry_after(response, pause) if response.status_code == 503 else None
+            if wait is None:
+                raise error
+            time.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _retry_after(response: httpx.Response, pause: float | None) -> float | None:
+    """The pause before a retry: ours, or the server's ``Retry-After`` if that is shorter."""
+    if pause is None:
+        return None
+    try:
+        return min(pause, float(response.headers.get("retry-after", pause)))
+    except ValueError:
+        return pause
 
 
 def _exception(response: httpx.Response) -> RemoteTaskError:
@@ -217,10 +247,32 @@ class RemoteService:
         start_later: bool = False,
         idempotency_key: str | None = None,
     ) -> int:
-        """Queue a job and return its id (a repeated ``idempotency_key`` returns the first)."""
-        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        """Queue a job and return its id (a repeated ``idempotency_key`` returns the first).
+
+        Without a key the client makes one, so that it can safely send the request
+        again when the server was unavailable: the job is stored at most once.
+        """
+        headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
         body = {"task": task, "input": input, "start_later": start_later}
-        return int(self._call("POST", "/jobs", json=body, headers=headers)["id"])
+        return int(self._call("POST", "/jobs", json=body, headers=headers, retry=True)["id"])
+
+    def add_many(
+        self, task: str, inputs: Iterable[Any], *, idempotency_key: str | None = None
+    ) -> list[int]:
+        """Queue one job per input, ``BULK_CHUNK`` per request (each one transaction).
+
+        Like ``add``, each request carries an idempotency key (derived from
+        ``idempotency_key`` when given), so a retried request stores nothing twice.
+        """
+        key = idempotency_key or uuid.uuid4().hex
+        values = list(inputs)
+        ids: list[int] = []
+        for start in range(0, len(values), BULK_CHUNK):
+            body = {"task": task, "inputs": values[start : start + BULK_CHUNK]}
+            headers = {"Idempotency-Key": f"{key}.{start // BULK_CHUNK}"}
+            data = self._call("POST", "/jobs/bulk", json=body, headers=headers, retry=True)
+            ids.extend(int(i) for i in data["ids"])
+        return ids
 
     def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job or, with ``delay``, a one-shot delayed job; return its id."""
@@ -341,7 +393,7 @@ class RemoteService:
             later = (job for job in self._pages(params) if _after(job.id, query))
             return [job for _, job in zip(range(query.limit), later, strict=False)]
         page = self._call("GET", "/jobs", params=params)
-        return [Job.from_json(item) for item in page["items"]]
+        return [self._whole(item) for item in page["items"]]
 
     def page(
         self,
@@ -361,21 +413,25 @@ class RemoteService:
         if cursor is not None:
             params["cursor"] = cursor
         data = self._call("GET", "/jobs", params=params)
-        return [Job.from_json(item) for item in data["items"]], data["next_cursor"]
+        return [self._whole(item) for item in data["items"]], data["next_cursor"]
+
+    def _whole(self, item: dict[str, Any]) -> Job:
+        """A listed job with every value: one too large for the list is fetched on its own."""
+        return self.job(item["id"]) if item.get("truncated") else Job.from_json(item)
 
     def _pages(self, params: dict[str, Any]) -> Iterator[Job]:
         params = dict(params)
         while True:
             page = self._call("GET", "/jobs", params=params)
             for item in page["items"]:
-                yield Job.from_json(item)
+                yield self._whole(item)
             if page["next_cursor"] is None:
                 return
             params["cursor"] = page["next_cursor"]
 
     def cron_jobs(self) -> list[Job]:
         """Waiting cron and delayed jobs with their next call time."""
-        return [Job.from_json(item) for item in self._call("GET", "/cron-jobs")]
+        return [self._whole(item) for item in self._call("GET", "/cron-jobs")]
 
     def counts(self) -> dict[Status, int]:
         data = self._call("GET")

@@ -13,6 +13,9 @@ equivalent of the original's zope.conf product-config section.
     port = 8470                        # largest request body, long-poll cap
     max_body = 1048576
     max_wait = 60.0
+    rate_limit = 500.0                 # requests a second per token (0: none)
+    max_connections = 0                # open connections (0: 1000, within the fd limit)
+    read_timeout = 10.0                # seconds for a request's headers (3x for its body)
     templates = "ui-templates"         # <task>_detail.html renderers for the UI
 """
 
@@ -58,6 +61,12 @@ class Config:
     """Largest request body accepted, in bytes (413 beyond it)."""
     max_wait: float = 60.0
     """Cap on a job request's long-poll ``?wait=`` seconds."""
+    rate_limit: float = 500.0
+    """Requests a second each API token may make (429 beyond); 0 turns the limit off."""
+    max_connections: int = 0
+    """Open connections ``serve`` keeps (503 beyond); 0: 1000, or fewer to fit the fd limit."""
+    read_timeout: float = 10.0
+    """Seconds a request may take to send its headers (408); its body gets three times that."""
     templates: str | None = None
     """A folder of UI templates (``<task>_detail.html``) searched before the built-in ones."""
 
@@ -169,9 +178,15 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
         raw = environ.get(ENV_PREFIX + f.name.upper())
         if raw is None or raw == "":
             continue
-        if f.name in ("threads", "port", "max_body"):
+        if f.name in ("threads", "port", "max_body", "max_connections"):
             values[f.name] = _number(int, f.name, raw)
-        elif f.name in ("lease_seconds", "shutdown_grace", "max_wait"):
+        elif f.name in (
+            "lease_seconds",
+            "shutdown_grace",
+            "max_wait",
+            "rate_limit",
+            "read_timeout",
+        ):
             values[f.name] = _number(float, f.name, raw)
         else:
             values[f.name] = raw
@@ -200,6 +215,8 @@ def _validated(config: Config) -> Config:
         raise ConfigError("lease_seconds must be > 0 and shutdown_grace >= 0")
     if not 0 <= config.port <= 65535 or config.max_body < 1 or config.max_wait < 0:
         raise ConfigError("port must be 0-65535, max_body >= 1 and max_wait >= 0")
+    if config.rate_limit < 0 or config.max_connections < 0 or config.read_timeout <= 0:
+        raise ConfigError("rate_limit and max_connections must be >= 0, read_timeout > 0")
     if config.database is not None and not isinstance(config.database, str):
         raise ConfigError("database must be a URL string")
     return config

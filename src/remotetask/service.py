@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Unpack
 
 from remotetask import jsonvalue
@@ -22,6 +23,7 @@ from remotetask.errors import (
     InvalidScheduleError,
     InvalidStatusError,
     JobNotFoundError,
+    StoreError,
 )
 from remotetask.jobs import (
     CANCELLABLE,
@@ -43,6 +45,21 @@ from remotetask.schedule import FIELD_SETS, Schedule, ScheduleFields
 from remotetask.settings import ProcessorKind
 from remotetask.store import NewJob, Store
 from remotetask.tasks import Task
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """A job checked and encoded, ready to be stored by ``TaskService.submit``.
+
+    Made by ``TaskService.submission``; a transport that gathers many of them
+    (the web server's group commit) stores them in one transaction.
+    """
+
+    task: str
+    input: Any
+    input_json: str
+    status: Status
+    idempotency_key: str | None = None
 
 
 class JobContext:
@@ -116,20 +133,65 @@ class TaskService(ConsoleVerbs):
         status = START_LATER if start_later else QUEUED
         return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
 
-    def add_many(self, task: str, inputs: Iterable[Any]) -> list[int]:
+    def add_many(
+        self, task: str, inputs: Iterable[Any], *, idempotency_key: str | None = None
+    ) -> list[int]:
         """Queue one job per input in a single transaction (bulk enqueue).
 
         Every input is checked first: one invalid input adds none of them
         (InvalidInputError, its field locations starting with the input's index).
+        With ``idempotency_key`` the batch is stored once: job ``i`` gets the key
+        ``f"{idempotency_key}/{i}"``, and a repeated call returns the same ids.
         """
         encode = self.app.tasks.require(task).encode_input
         jobs = []
         for index, value in enumerate(inputs):
+            key = None if idempotency_key is None else f"{idempotency_key}/{index}"
             try:
-                jobs.append(NewJob(task, encode(value), QUEUED))
+                jobs.append(NewJob(task, encode(value), QUEUED, None, key))
             except InvalidInputError as exc:
                 raise exc.at(index) from None
         return self._insert(jobs)
+
+    def submission(
+        self,
+        task: str,
+        input: Any = None,
+        *,
+        start_later: bool = False,
+        idempotency_key: str | None = None,
+    ) -> Submission:
+        """Check and encode a job for ``submit`` (UnknownTaskError, InvalidInputError)."""
+        registered = self.app.tasks.require(task)
+        input_json = registered.encode_input(input)
+        if registered.input_codec is not None:  # stored as its type encodes it
+            input = jsonvalue.loads(input_json)
+        status = START_LATER if start_later else QUEUED
+        return Submission(task, input, input_json, status, idempotency_key)
+
+    def submit(self, submissions: Sequence[Submission]) -> list[Job]:
+        """Store the submissions in one transaction and return the jobs as committed.
+
+        The jobs are built from what was committed, not read back, so an error
+        after the commit cannot make a stored job look refused. A submission
+        with an idempotency key answers with the job stored under that key,
+        which may be an earlier one: those are read back after the commit, all
+        in one read when their ids are close together (the usual case).
+        """
+        now = self.clock.now()
+        rows = [
+            NewJob(s.task, s.input_json, s.status, None, s.idempotency_key) for s in submissions
+        ]
+        ids = self._insert(rows, now)
+        keyed = [job_id for job_id, s in zip(ids, submissions, strict=True) if s.idempotency_key]
+        stored = self._read_back(keyed) if keyed else {}
+        service = str(self.ref)
+        return [
+            stored[job_id]
+            if s.idempotency_key
+            else Job(job_id, service, s.task, s.input, s.status, created=now)
+            for job_id, s in zip(ids, submissions, strict=True)
+        ]
 
     def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
         """Add a cron job (status ``cronjob``) or, with ``delay``, a one-shot ``delayed`` job.
@@ -236,8 +298,8 @@ class TaskService(ConsoleVerbs):
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
         return NewJob(task, input_json, status, schedule_json, idempotency_key)
 
-    def _insert(self, jobs: list[NewJob]) -> list[int]:
-        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now())
+    def _insert(self, jobs: list[NewJob], now: float | None = None) -> list[int]:
+        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now() if now is None else now)
         self._wake()
         self.app.notify_submitted(self.ref, [job.task for job in jobs])
         return ids
@@ -254,6 +316,27 @@ class TaskService(ConsoleVerbs):
     def status(self, job_id: int) -> Status:
         return self.job(job_id).status
 
+    def _read_back(self, ids: list[int]) -> dict[int, Job]:
+        """Jobs just committed, in one read if their ids span a short range.
+
+        The read is tried three times: the rows are surely there, and a failed
+        read must not turn a stored job into an error answer.
+        """
+        low, high = min(ids), max(ids)
+        for pause in (0.05, 0.2, None):
+            try:
+                if high - low < 2 * len(ids) + 8:
+                    query = JobQuery(newest_first=False, after_id=low - 1, limit=high - low + 1)
+                    found = {job.id: job for job in self.list_jobs(query)}
+                else:
+                    found = {job_id: self.job(job_id) for job_id in set(ids)}
+                return {job_id: found.get(job_id) or self.job(job_id) for job_id in ids}
+            except StoreError:
+                if pause is None:
+                    raise
+                time.sleep(pause)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def result(self, job_id: int) -> Any:
         """The job's result; None until it completed."""
         return self.job(job_id).result
@@ -269,6 +352,11 @@ class TaskService(ConsoleVerbs):
 
     def list_jobs(self, query: JobQuery | None = None) -> list[Job]:
         return self.store.list_jobs(self.ref, query or JobQuery())
+
+    def job_summaries(self, query: JobQuery, max_chars: int) -> list[tuple[Job, tuple[str, ...]]]:
+        """``list_jobs`` for lists people or clients page through: values longer than
+        ``max_chars`` are left out (None) and named, so a page of huge jobs stays small."""
+        return self.store.list_job_summaries(self.ref, query, max_chars)
 
     def counts(self) -> dict[Status, int]:
         return self.store.count_by_status(self.ref)

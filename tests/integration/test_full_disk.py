@@ -1,32 +1,17 @@
 """A full disk refuses new jobs with a clear error, loses none it accepted, and recovers.
 
-The database lives on a 2 MiB tmpfs mounted for the test (needs root, as in CI).
+The database lives on a 2 MiB tmpfs mounted for the test (``small_disk``, needs root, as in CI).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import remotetask
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", "-l", str(mount_point)], check=True)
 
 
 def test_full_disk_refuses_clearly_keeps_accepted_jobs_and_recovers(small_disk: Path) -> None:

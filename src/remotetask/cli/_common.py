@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 import click
 
+from remotetask import jsonvalue
 from remotetask.client import Client
 from remotetask.clock import utc_text
 from remotetask.errors import (
@@ -160,9 +161,9 @@ def parse_input(text: str | None) -> Any:
         return None
     raw = sys.stdin.read() if text == "-" else text
     try:
-        return json.loads(raw)
+        return jsonvalue.parse(raw, "input")
     except ValueError as exc:
-        raise click.BadParameter(f"not JSON: {exc}", param_hint="INPUT") from None
+        raise click.BadParameter(str(exc), param_hint="INPUT") from None
 
 
 # -- output ----------------------------------------------------------------------------

@@ -216,6 +216,16 @@ def _wait_for_signal(on_stop: Callable[[], None]) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Port (env REMOTETASK_PORT, 8470).")
 @click.option("--max-body", type=click.IntRange(min=1), help="Largest request body in bytes.")
 @click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0),
+    help="Requests a second per token, 429 beyond (0: no limit; default 500).",
+)
+@click.option(
+    "--max-connections",
+    type=click.IntRange(min=0),
+    help="Open connections kept, 503 beyond (default 1000, within the fd limit).",
+)
+@click.option(
     "--insecure-no-auth",
     is_flag=True,
     help="Serve without tokens; refused unless the address is loopback.",
@@ -233,6 +243,8 @@ def serve(
     host: str | None,
     port: int | None,
     max_body: int | None,
+    rate_limit: float | None,
+    max_connections: int | None,
     insecure_no_auth: bool,
     templates: str | None,
     log_format: str,
@@ -242,10 +254,15 @@ def serve(
     from remotetask.web.serve import run
 
     with local_errors():
-        config = _config(
-            ctx,
-            {**flags, "host": host, "port": port, "max_body": max_body, "templates": templates},
-        )
+        options = {
+            "host": host,
+            "port": port,
+            "max_body": max_body,
+            "rate_limit": rate_limit,
+            "max_connections": max_connections,
+            "templates": templates,
+        }
+        config = _config(ctx, {**flags, **options})
         if config.templates is not None and not os.path.isdir(config.templates):
             raise ConfigError(f"the templates folder {config.templates} does not exist")
         if insecure_no_auth and not is_loopback(config.host):
@@ -266,13 +283,14 @@ def serve(
                 auth=not insecure_no_auth,
                 autostart=config.autostart or ("*@*",),
                 shutdown_grace=config.shutdown_grace,
+                rate_limit=config.rate_limit,
                 templates=config.templates,
             )
             sock = _bind(config.host, config.port)
             bound = sock.getsockname()[1]
             click.echo(f"listening on http://{config.host}:{bound}")
             sys.stdout.flush()
-            run(create_web_app(app, settings), sock)
+            run(create_web_app(app, settings), sock, config.max_connections, config.read_timeout)
         click.echo("stopped", err=True)
 
 

@@ -66,6 +66,12 @@ class Store(Protocol):
     def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
         """A page of jobs matching ``query``."""
 
+    def list_job_summaries(
+        self, ref: ServiceRef, query: JobQuery, max_chars: int
+    ) -> list[tuple[Job, tuple[str, ...]]]:
+        """``list_jobs``, but an input, result, error or traceback longer than ``max_chars``
+        is not read: it comes back as None, and its name (``"input"``, …) in the tuple."""
+
     def count_by_status(self, ref: ServiceRef) -> dict[Status, int]:
         """How many jobs of each status the service holds (absent statuses omitted)."""
 
@@ -206,6 +212,12 @@ class Store(Protocol):
 
     def latest_schema_version(self) -> int:
         """The schema version this remotetask needs (its newest migration)."""
+
+    def probe_write(self) -> None:
+        """Commit a write that changes nothing, to learn whether writes work (readiness).
+
+        Raises StoreError when they do not (a full disk, a read-only file, no server).
+        """
 
     def next_due(self, ref: ServiceRef) -> float | None:
         """The earliest time at which a job, a cron firing or a cron retry becomes due."""

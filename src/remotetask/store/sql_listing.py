@@ -32,6 +32,8 @@ _COLUMNS = {
     "ended": "j.ended",
 }
 _NULLABLE = frozenset({"started", "ended"})
+_SUMMARISED = ("j.input", "j.result", "j.error", "j.traceback")
+"""Columns ``list_job_summaries`` leaves out when they are long."""
 
 
 def like_pattern(text: str) -> str:
@@ -44,6 +46,32 @@ class ListingVerbs(SqlVerbs):
     """Sorted and searched job lists, a job by id in any service, the schedule board."""
 
     def list_jobs(self, ref: ServiceRef, query: JobQuery) -> list[Job]:
+        return [row_to_job(row) for row in self._rows(ref, query, JOB_COLUMNS)]
+
+    def list_job_summaries(
+        self, ref: ServiceRef, query: JobQuery, max_chars: int
+    ) -> list[tuple[Job, tuple[str, ...]]]:
+        limit = int(max_chars)
+        columns = ", ".join(
+            f"CASE WHEN length({c}) <= {limit} THEN {c} END" if c in _SUMMARISED else c
+            for c in JOB_COLUMNS.split(", ")
+        )
+        lengths = ", ".join(f"length({c})" for c in _SUMMARISED)
+        width = len(JOB_COLUMNS.split(", "))
+        return [
+            (
+                row_to_job(row),
+                tuple(
+                    c.removeprefix("j.")
+                    for c, n in zip(_SUMMARISED, row[width:], strict=True)
+                    if n is not None and n > limit
+                ),
+            )
+            for row in self._rows(ref, query, f"{columns}, {lengths}")
+        ]
+
+    def _rows(self, ref: ServiceRef, query: JobQuery, columns: str) -> list[Any]:
+        """Rows of ``columns`` for the page of jobs ``query`` asks for, in its order."""
         column = _COLUMNS.get(query.sort)
         if column is None:
             raise ValueError(f"cannot sort jobs by {query.sort!r}")
@@ -73,14 +101,14 @@ class ListingVerbs(SqlVerbs):
                         params.extend([query.after_value, query.after_id])
                 ordering = "j.id" if key == "j.id" else f"{key} {order}, j.id"
                 cur.execute(
-                    f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.service_id = ? "
+                    f"SELECT {columns} FROM {JOB_FROM} WHERE j.service_id = ? "
                     f"AND {' AND '.join(where)} ORDER BY {ordering} {order} LIMIT ?",
                     (sid, *params, query.limit - len(rows)),
                 )
                 rows.extend(cur.fetchall())
                 if len(rows) >= query.limit:
                     break
-        return [row_to_job(row) for row in rows]
+        return rows
 
     @staticmethod
     def _filters(query: JobQuery) -> tuple[list[str], list[Any]]:

@@ -23,6 +23,9 @@ from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholder
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_jobs import INSERT_JOB
 
+MIN_FREE_BYTES = 1024 * 1024
+"""Free disk below which writes count as failing (readiness)."""
+
 BUSY_TIMEOUT_S = 30.0
 _NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
 
@@ -110,6 +113,20 @@ class SQLiteStore(SqlStore):
         finally:
             if lock_needed:
                 self._write_lock.release()
+
+    def probe_write(self) -> None:
+        """The committed no-op write, and enough free disk for more than that.
+
+        A small write can still fit in WAL space freed by a checkpoint while new
+        jobs no longer fit, so a file database with less than ``MIN_FREE_BYTES``
+        free on its disk counts as failing writes too.
+        """
+        super().probe_write()
+        if self.path is None:
+            return
+        stat = os.statvfs(Path(self.path).parent)
+        if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
+            raise StoreError(f"the disk holding {self.path} is full (less than 1 MiB free)")
 
     # -- what this dialect does its own way ------------------------------------------
 

@@ -18,12 +18,17 @@ from remotetask.app import App
 from remotetask.ui import create_ui_app
 from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
+from remotetask.web.circuit import Circuit
 from remotetask.web.errors import install_problem_handlers
-from remotetask.web.guard import BodyGuard
+from remotetask.web.groupcommit import GroupCommit
+from remotetask.web.guard import BodyGuard, document_lean_bodies
 from remotetask.web.metrics import Metrics
 from remotetask.web.models import ProblemOut
+from remotetask.web.origin import OriginGuard
+from remotetask.web.ratelimit import RateLimiter
 from remotetask.web.schemas import install_task_schemas
 from remotetask.web.settings import WebSettings
+from remotetask.web.waiters import Waiters
 
 __all__ = ["WebSettings", "create_web_app"]
 
@@ -39,6 +44,7 @@ _ERRORS: dict[int | str, dict[str, object]] = {
         (413, "Body too large"),
         (415, "Wrong content type"),
         (422, "Invalid values"),
+        (429, "Over the token's rate limit or waiting requests; see Retry-After"),
         (503, "The store is unavailable; retry later"),
     )
 }
@@ -48,17 +54,22 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     """The ASGI app serving ``app``'s services over HTTP and XML-RPC."""
     settings = settings or WebSettings()
     metrics = Metrics()
+    waiters = Waiters(app, settings.max_waiters)
+    circuit = Circuit(app.schema_versions)
+    group_commit = GroupCommit(circuit)
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        app.observers.append(metrics)
+        app.observers.extend((metrics, waiters))
         if settings.autostart:
             await run_in_threadpool(app.autostart, list(settings.autostart))
         try:
             yield
         finally:
+            await run_in_threadpool(group_commit.close)
             await run_in_threadpool(app.stop, settings.shutdown_grace)
             app.observers.remove(metrics)
+            app.observers.remove(waiters)
 
     api = FastAPI(
         title="remotetask",
@@ -72,13 +83,22 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     api.state.app = app
     api.state.settings = settings
     api.state.metrics = metrics
-    api.state.authenticator = Authenticator(app, enabled=settings.auth)
+    api.state.waiters = waiters
+    api.state.group_commit = group_commit
+    api.state.readiness = ops.Readiness(app, circuit)
+    limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+    api.state.authenticator = Authenticator(
+        app, enabled=settings.auth, limiter=limiter, circuit=circuit
+    )
     install_problem_handlers(api)
+    document_lean_bodies(api)
     install_task_schemas(api, app)
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
     api.mount("/ui", create_ui_app(app, app.tokens.verify, extra_templates=settings.templates))
     api.add_middleware(BodyGuard, max_body=settings.max_body)
+    hosts = None if settings.auth else frozenset(h.lower() for h in settings.allowed_hosts)
+    api.add_middleware(OriginGuard, allowed_hosts=hosts)
     return api
 
 

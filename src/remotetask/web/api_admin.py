@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from remotetask.app import App
 from remotetask.auth import Action, Principal
@@ -20,6 +20,7 @@ from remotetask.service import TaskService
 from remotetask.tasks import Task
 from remotetask.web.auth import ReadService, require, service_for
 from remotetask.web.errors import Problem
+from remotetask.web.guard import GuardedRoute
 from remotetask.web.models import (
     CleanIn,
     Count,
@@ -33,8 +34,9 @@ from remotetask.web.models import (
     ServiceOut,
     TaskOut,
 )
+from remotetask.web.render import FIELD_LIMIT, encode, job_response, list_response, listed
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=GuardedRoute)
 
 MAX_CRON_LIST = 1000
 
@@ -134,11 +136,15 @@ def clean(
 
 
 @router.post(
-    "/services/{service}/cron-jobs", tags=["cron"], status_code=201, summary="Add a cron job"
+    "/services/{service}/cron-jobs",
+    tags=["cron"],
+    status_code=201,
+    summary="Add a cron job",
+    response_model=JobOut,
 )
 def add_cron_job(
     service: Annotated[TaskService, Depends(service_for(Action.ADD_CRON))], body: CronJobIn
-) -> JobOut:
+) -> Response:
     """Fields sets (as the original) or a crontab expression with a time zone."""
     job_id = service.add_cron_job(
         body.task,
@@ -151,25 +157,37 @@ def add_cron_job(
         cron=body.cron,
         timezone=body.timezone,
     )
-    return JobOut.of(service.job(job_id))
+    return job_response(service.job(job_id), 201)
 
 
-@router.get("/services/{service}/cron-jobs", tags=["cron"], summary="List cron and delayed jobs")
-def list_cron_jobs(service: ReadService) -> list[JobOut]:
+@router.get(
+    "/services/{service}/cron-jobs",
+    tags=["cron"],
+    summary="List cron and delayed jobs",
+    response_model=list[JobOut],
+)
+def list_cron_jobs(service: ReadService) -> Response:
     """Waiting cron and delayed jobs with their schedule and ``next_call`` (null until the
-    first processing pass after they were added or changed)."""
+    first processing pass after they were added or changed). Large values are
+    summarised as in the jobs list (null, named in ``truncated``)."""
     query = JobQuery(
         statuses=frozenset({CRONJOB, DELAYED}), newest_first=False, limit=MAX_CRON_LIST
     )
-    return [JobOut.of(job) for job in service.list_jobs(query)]
+    summaries = service.job_summaries(query, FIELD_LIMIT)
+    return list_response([encode(listed(job, cut)) for job, cut in summaries])
 
 
-@router.get("/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Get a cron job")
-def get_cron_job(service: ReadService, job_id: JobIdPath) -> JobOut:
+@router.get(
+    "/services/{service}/cron-jobs/{job_id}",
+    tags=["cron"],
+    summary="Get a cron job",
+    response_model=JobOut,
+)
+def get_cron_job(service: ReadService, job_id: JobIdPath) -> Response:
     job = service.job(job_id)
     if job.schedule is None:
         raise JobNotFoundError(f"job {job_id} of {service.ref} is not a cron or delayed job")
-    return JobOut.of(job)
+    return job_response(job)
 
 
 ChangeCronService = Annotated[TaskService, Depends(service_for(Action.CHANGE_CRON))]
@@ -179,22 +197,28 @@ ChangeCronService = Annotated[TaskService, Depends(service_for(Action.CHANGE_CRO
     "/services/{service}/cron-jobs/{job_id}/schedule",
     tags=["cron"],
     summary="Replace a cron job's schedule",
+    response_model=JobOut,
 )
-def update_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronScheduleIn) -> JobOut:
+def update_cron_job(
+    service: ChangeCronService, job_id: JobIdPath, body: CronScheduleIn
+) -> Response:
     """Replace the whole schedule and reschedule the job (the original's ``update``).
 
     Fields not given take their defaults, so ``{"minute": [5]}`` drops an hour set
     before. A cron job stays a cron job, a delayed job stays delayed.
     """
     service.update_cron_job(job_id, **body.model_dump())
-    return JobOut.of(service.job(job_id))
+    return job_response(service.job(job_id))
 
 
 @router.patch(
-    "/services/{service}/cron-jobs/{job_id}", tags=["cron"], summary="Change some schedule fields"
+    "/services/{service}/cron-jobs/{job_id}",
+    tags=["cron"],
+    summary="Change some schedule fields",
+    response_model=JobOut,
 )
-def change_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronJobPatch) -> JobOut:
+def change_cron_job(service: ChangeCronService, job_id: JobIdPath, body: CronJobPatch) -> Response:
     """Change only the schedule fields given, keep the others, and reschedule the job."""
     fields: dict[str, Any] = body.model_dump(exclude_unset=True)
     service.change_cron_job(job_id, **fields)
-    return JobOut.of(service.job(job_id))
+    return job_response(service.job(job_id))

@@ -15,15 +15,18 @@ from remotetask.app import App
 from remotetask.auth import Action, Principal, Role, Token
 from remotetask.web.auth import require
 from remotetask.web.errors import Problem
+from remotetask.web.guard import GuardedRoute
 from remotetask.web.models import MAX_ID, Strict
 
-router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"])
+router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], route_class=GuardedRoute)
 MAX_DAYS = 3660.0
 
 
 class TokenIn(Strict):
     name: str = Field(min_length=1, max_length=100)
-    role: Role = Role.READ
+    role: Role = Field(
+        default=Role.READ, strict=False, description="read < submit < operate < admin"
+    )
     sites: list[str] = Field(default_factory=lambda: ["*"], min_length=1, max_length=50)
     expires_in_days: float | None = Field(default=None, gt=0, le=MAX_DAYS)
 
@@ -57,7 +60,9 @@ class TokenCreated(BaseModel):
     secret: str = Field(description="Shown once; only its SHA-256 hash is stored")
 
 
-def global_admin(caller: Annotated[Principal, Depends(require(Action.MANAGE_TOKENS))]) -> Principal:
+async def global_admin(
+    caller: Annotated[Principal, Depends(require(Action.MANAGE_TOKENS))],
+) -> Principal:
     """An admin whose token covers every site (``*``)."""
     if not caller.all_sites:
         raise Problem(403, "managing tokens needs an admin token for all sites ('*')")
@@ -88,4 +93,5 @@ def revoke_token(
     app: App = request.app.state.app
     if not app.tokens.revoke(token_id):
         raise Problem(404, f"no active token {token_id}")
+    request.app.state.authenticator.forget()
     return Response(status_code=204)

@@ -1,29 +1,44 @@
-"""Who is asking: bearer tokens (and HTTP Basic for XML-RPC), roles and site scopes.
+"""Who is asking: bearer tokens (and HTTP Basic for XML-RPC), roles, site scopes, rate limits.
 
-Every route that touches data depends on ``require(role)`` or
-``service_for(role)``. A service outside the token's sites answers 404, as if
-it did not exist, so ids and names of other sites cannot be probed; a
-visible service with a too-weak role answers 403.
+Every route that touches data depends on ``require(action)`` or
+``service_for(action)`` (or calls ``service_of``); the role each action needs is
+the one table ``remotetask.auth.REQUIRED_ROLE``. A service outside the token's
+sites answers 404, as if it did not exist, so ids and names of other sites cannot be probed; a
+visible service with a too-weak role answers 403. The dependencies are async
+and answer from memory when they can: a verified token is remembered for
+``CACHE_SECONDS`` (revoking through the API forgets it at once; elsewhere it
+takes effect within that time), so a request costs no database read and no
+thread hand-off before its route runs. While the store does not answer (the
+circuit is open), a token verified before keeps working and others get 503.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import functools
+import threading
+import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
 from remotetask.auth import REQUIRED_ROLE, Action, Principal
-from remotetask.errors import InvalidReferenceError, UnknownServiceError
+from remotetask.errors import InvalidReferenceError, StoreError, UnknownServiceError
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
+from remotetask.web.circuit import Circuit
 from remotetask.web.errors import Problem
+from remotetask.web.ratelimit import RateLimiter
 
-_QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
+QUERY_TOKEN_NAMES = ("token", "access_token", "api_key")
+CACHE_SECONDS = 2.0
+"""How long a verified (or refused) token is remembered."""
+CACHE_SIZE = 10_000
 
 bearer_scheme = HTTPBearer(auto_error=False, description="An API token: `remotetask token create`")
 
@@ -39,11 +54,26 @@ def _forbidden(detail: str) -> Problem:
 class Authenticator:
     """Turns an Authorization header into a Principal, or raises 401."""
 
-    def __init__(self, app: App, enabled: bool = True) -> None:
+    def __init__(
+        self,
+        app: App,
+        enabled: bool = True,
+        limiter: RateLimiter | None = None,
+        circuit: Circuit | None = None,
+    ) -> None:
         self.app = app
         self.enabled = enabled
+        self.limiter = limiter or RateLimiter(0)
+        self.circuit = circuit or Circuit(lambda: None)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
 
-    def from_secret(self, secret: str | None, scheme: str = "Bearer") -> Principal:
+    def forget(self) -> None:
+        """Drop every remembered token (after a revocation)."""
+        with self._lock:
+            self._cache.clear()
+
+    async def from_secret(self, secret: str | None, scheme: str = "Bearer") -> Principal:
         """Authenticate a presented secret (None when no credentials were sent)."""
         if not self.enabled:
             return Principal.anonymous()
@@ -51,20 +81,49 @@ class Authenticator:
             raise _unauthenticated(
                 "an API token is required: Authorization: Bearer <token>", scheme
             )
-        principal = self.app.tokens.verify(secret)
+        with self._lock:
+            cached = self._cache.get(secret)
+        if cached is not None and cached[0] > time.monotonic():
+            principal = cached[1]
+        else:
+            principal = await self._verify(secret, cached)
         if principal is None:
             raise _unauthenticated(
                 "the API token is not valid (unknown, expired or revoked)", scheme
             )
         return principal
 
-    def from_basic_or_bearer(self, header: str | None) -> Principal:
+    async def _verify(
+        self, secret: str, stale: tuple[float, Principal | None] | None
+    ) -> Principal | None:
+        """Ask the store; while it does not answer, a token verified before still counts."""
+        refusal = self.circuit.refusal()
+        if refusal is not None:
+            if stale is not None:
+                return stale[1]
+            raise refusal
+        started = time.monotonic()
+        try:
+            principal = await run_in_threadpool(self.app.tokens.verify, secret)
+        except StoreError as exc:
+            self.circuit.failed(exc, time.monotonic() - started)
+            if stale is not None:
+                return stale[1]
+            raise
+        self.circuit.succeeded()
+        with self._lock:
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()
+            self._cache[secret] = (time.monotonic() + CACHE_SECONDS, principal)
+        return principal
+
+    async def from_basic_or_bearer(self, header: str | None) -> Principal:
         """For XML-RPC: HTTP Basic with the token as password (any user name), or Bearer."""
         if not self.enabled:
             return Principal.anonymous()
         scheme, _, value = (header or "").partition(" ")
         if scheme.lower() == "bearer":
-            return self.from_secret(value.strip(), "Basic")
+            return await self.from_secret(value.strip(), "Basic")
         if scheme.lower() == "basic":
             try:
                 decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
@@ -72,20 +131,49 @@ class Authenticator:
                 raise _unauthenticated(
                     "the Basic credentials are not valid base64", "Basic"
                 ) from None
-            return self.from_secret(decoded.partition(":")[2], "Basic")
-        return self.from_secret(None, "Basic")
+            return await self.from_secret(decoded.partition(":")[2], "Basic")
+        return await self.from_secret(None, "Basic")
+
+    def limit(self, caller: Principal, request: Request, cost: float = 1.0) -> None:
+        """429 if the caller (its token, or its address without auth) is over its rate."""
+        client = request.client.host if request.client is not None else "unknown"
+        self.limiter.check(caller, client, cost)
 
 
-def principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    """The authenticated caller of a JSON API request (tokens in URLs are refused)."""
-    if any(name in request.query_params for name in _QUERY_TOKEN_NAMES):
-        raise _unauthenticated("send the token in the Authorization header, never in the URL")
+def refuse_query_token(request: Request, scheme: str = "Bearer") -> None:
+    """Tokens belong in the Authorization header, never in URLs (logs, history)."""
+    if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
+        raise _unauthenticated(
+            "send the token in the Authorization header, never in the URL", scheme
+        )
+
+
+async def authenticate(request: Request) -> Principal:
+    """The authenticated caller of a request, within its rate limit (``request.state.caller``)."""
+    refuse_query_token(request)
     authenticator: Authenticator = request.app.state.authenticator
-    secret = None if credentials is None else credentials.credentials
-    return authenticator.from_secret(secret)
+    scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
+    presented = secret.strip() if scheme.lower() == "bearer" else None
+    caller = await authenticator.from_secret(presented)
+    authenticator.limit(caller, request)
+    request.state.caller = caller
+    return caller
+
+
+async def principal(
+    request: Request,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The authenticated caller of a JSON API request, within its rate limit."""
+    return await authenticate(request)
+
+
+async def service_of(request: Request, action: Action) -> TaskService:
+    """For lean routes: authenticate, then the path's service as the caller may see it."""
+    caller = await authenticate(request)
+    return await resolve_service_async(
+        request.app.state.app, caller, request.path_params["service"], action
+    )
 
 
 def _check(caller: Principal, action: Action) -> None:
@@ -95,10 +183,10 @@ def _check(caller: Principal, action: Action) -> None:
         raise _forbidden(f"{action} needs the {role} role; the token has {caller.role.value}")
 
 
-def require(action: Action) -> Callable[[Principal], Principal]:
+def require(action: Action) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: an authenticated caller whose role is enough for ``action``."""
 
-    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
         _check(caller, action)
         return caller
 
@@ -106,16 +194,35 @@ def require(action: Action) -> Callable[[Principal], Principal]:
     return check
 
 
-def resolve_service(app: App, caller: Principal, text: str, action: Action) -> TaskService:
-    """The service ``text`` names, as the caller may see it: 404 if hidden, 403 if too weak."""
+@functools.lru_cache(maxsize=1024)
+def _parsed_ref(text: str) -> ServiceRef:
+    """``ServiceRef.parse``, remembered: every request names its service in its path."""
+    return ServiceRef.parse(text)
+
+
+def _visible_ref(caller: Principal, text: str, action: Action) -> ServiceRef:
     try:
-        ref = ServiceRef.parse(text)
+        ref = _parsed_ref(text)
     except InvalidReferenceError as exc:
         raise UnknownServiceError(f"no service {text!r}: {exc}") from None
     if not caller.sees(ref.site):
         raise UnknownServiceError(f"no service {ref}")
     _check(caller, action)
-    return app.service(ref)
+    return ref
+
+
+def resolve_service(app: App, caller: Principal, text: str, action: Action) -> TaskService:
+    """The service ``text`` names, as the caller may see it: 404 if hidden, 403 if too weak."""
+    return app.service(_visible_ref(caller, text, action))
+
+
+async def resolve_service_async(
+    app: App, caller: Principal, text: str, action: Action
+) -> TaskService:
+    """``resolve_service`` from async code: the store is read in a thread, and only once."""
+    ref = _visible_ref(caller, text, action)
+    known = app.known_service(ref)
+    return known if known is not None else await run_in_threadpool(app.service, ref)
 
 
 ServicePath = Annotated[
@@ -127,13 +234,13 @@ ServicePath = Annotated[
 ]
 
 
-def service_for(action: Action) -> Callable[..., TaskService]:
+def service_for(action: Action) -> Callable[..., Awaitable[TaskService]]:
     """A dependency: the ``{service}`` of the path, checked against the caller's token."""
 
-    def resolve(
+    async def resolve(
         request: Request, service: ServicePath, caller: Annotated[Principal, Depends(principal)]
     ) -> TaskService:
-        return resolve_service(request.app.state.app, caller, service, action)
+        return await resolve_service_async(request.app.state.app, caller, service, action)
 
     resolve.action = action  # type: ignore[attr-defined]  # read by the role parity test
     return resolve

@@ -34,7 +34,9 @@ _TITLES = {
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
+    421: "Misdirected Request",
     422: "Unprocessable Content",
+    429: "Too Many Requests",
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
@@ -47,6 +49,7 @@ _HTTP_CODES = {
     413: "too-large",
     415: "unsupported-media-type",
     422: "validation",
+    429: "too-many-requests",
 }
 
 

@@ -3,30 +3,45 @@
 An ASGI middleware, so a request is refused before FastAPI parses anything:
 a body over the limit gets 413 as soon as the limit is passed (by its
 Content-Length, or while it streams in) and nothing more is read. JSON bodies
-are parsed once here with strict rules Python's ``json`` lacks by default:
-UTF-8 only, no NaN or Infinity, no duplicate keys, at most 32 levels deep.
+are parsed once, here, by ``jsonvalue.parse`` (UTF-8 only, no NaN or Infinity,
+no duplicate keys, no lone surrogates, at most 32 levels deep); routes read
+that parse through ``GuardedRoute`` instead of parsing the body again. A
+state-changing API request never acts on a form content type, even with an
+empty body: that is what a cross-site HTML form can send.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from remotetask import jsonvalue
+from remotetask.errors import InvalidInputError
 from remotetask.web.errors import Problem, problem_response
 
-MAX_DEPTH = 32
+PARSED = "remotetask.json"
+"""The scope key holding the guard's parse of a JSON body."""
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _XML_TYPES = ("text/xml", "application/xml")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+
+
+class _Disconnected(Exception):
+    """The client went away before its body was complete: answer nothing."""
 
 
 class BodyGuard:
     """Buffer and check every request body; replay it to the app when it passes."""
 
-    def __init__(self, app: ASGIApp, max_body: int, max_depth: int = MAX_DEPTH) -> None:
+    def __init__(self, app: ASGIApp, max_body: int) -> None:
         self.app = app
         self.max_body = max_body
-        self.max_depth = max_depth
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -35,6 +50,8 @@ class BodyGuard:
         try:
             body = await self._read(scope, receive)
             self._check(scope, body)
+        except _Disconnected:
+            return
         except Problem as problem:
             await problem_response(problem, scope.get("path"))(scope, receive, send)
             return
@@ -50,7 +67,7 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes:
-        declared = _header(scope, b"content-length")
+        declared = header(scope, b"content-length")
         if declared is not None:
             if not declared.isdigit():
                 raise Problem(400, "the Content-Length header is not a number")
@@ -61,7 +78,7 @@ class BodyGuard:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise _Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
@@ -69,82 +86,118 @@ class BodyGuard:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self) -> Problem:
         return Problem(413, f"the request body is larger than the limit of {self.max_body} bytes")
 
     def _check(self, scope: Scope, body: bytes) -> None:
-        if not body:
-            return
         path: str = scope.get("path", "")
-        media = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        media = (header(scope, b"content-type") or "").split(";")[0].strip().lower()
         if path.startswith("/ui/"):
-            if media != "application/x-www-form-urlencoded":
+            if body and media != "application/x-www-form-urlencoded":
                 raise Problem(415, "the web UI takes HTML form posts only")
             return  # the UI's forms carry no JSON; the size limit still applies
+        if media in _FORM_TYPES and scope.get("method") not in SAFE_METHODS:
+            raise Problem(415, f"{media} is what HTML forms send; this API takes JSON only")
+        if not body:
+            return
         if path.startswith("/xmlrpc"):
             if media not in _XML_TYPES:
                 raise Problem(415, "an XML-RPC request must be sent as text/xml")
             return
         if media != "application/json":
             raise Problem(415, f"the body must be application/json, not {media or 'untyped'}")
-        strict_json(body, self.max_depth)
+        scope[PARSED] = strict_json(body)
 
 
-def strict_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
+def strict_json(body: bytes) -> Any:
     """Parse a JSON body strictly, raising a 400 Problem that says what is wrong."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise Problem(400, f"the body is not valid UTF-8 (byte {exc.start})") from None
+        return jsonvalue.parse(body, "body")
+    except InvalidInputError as exc:
+        raise Problem(400, str(exc)) from None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parsed_body(request: Request, model: type[M]) -> M:
+    """The guard's parse of the body, validated as ``model`` (422 like FastAPI's own)."""
     try:
-        value = json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_no_duplicates)
-    except RecursionError:
-        raise Problem(400, f"the JSON body is nested deeper than {max_depth} levels") from None
-    except ValueError as exc:
-        if isinstance(exc, _Refused):
-            raise Problem(400, str(exc)) from None
-        raise Problem(400, f"the body is not valid JSON: {exc}") from None
-    if _depth(value) > max_depth:
-        raise Problem(400, f"the JSON body is nested deeper than {max_depth} levels")
-    return value
+        return model.model_validate(request.scope.get(PARSED))
+    except ValidationError as exc:
+        errors = [{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]
+        raise RequestValidationError(errors) from None
 
 
-class _Refused(ValueError):
-    pass
+_LEAN_BODIES: dict[str, type[BaseModel]] = {}
 
 
-def _refuse_constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number; send null or a string instead")
+def body_schema(model: type[BaseModel], *headers: tuple[str, str]) -> dict[str, Any]:
+    """OpenAPI for a lean route that reads ``model`` with ``parsed_body``: body, path, headers.
+
+    The model is a named component (``document_lean_bodies`` adds it), as FastAPI's own
+    body models are.
+    """
+    _LEAN_BODIES[model.__name__] = model
+    parameters = [
+        {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}}
+    ] + [
+        {"name": name, "in": "header", "required": False, "schema": {"type": "string"},
+         "description": text}
+        for name, text in headers
+    ]  # fmt: skip
+    return {
+        "parameters": parameters,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+            },
+        },
+        "security": [{"HTTPBearer": []}],
+    }
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _Refused(f"the JSON object has the key {key!r} twice")
-        result[key] = value
-    return result
+def document_lean_bodies(api: FastAPI) -> None:
+    """Make ``api.openapi()`` name the body models of the lean routes among its components."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = generate()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name, model in _LEAN_BODIES.items():
+            schemas.setdefault(name, model.model_json_schema())
+        return document
+
+    api.openapi = openapi  # type: ignore[method-assign]
 
 
-def _depth(value: Any) -> int:
-    """Nesting depth of a parsed JSON value, without recursion."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, dict):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in item.values())
-        elif isinstance(item, list):
-            deepest = max(deepest, level)
-            stack.extend((child, level + 1) for child in item)
-    return deepest
+class _ParsedRequest(Request):
+    """A request whose JSON is the guard's parse (FastAPI reads bodies through ``json()``)."""
+
+    async def json(self) -> Any:
+        if PARSED in self.scope:
+            return self.scope[PARSED]
+        return await super().json()
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+class GuardedRoute(APIRoute):
+    """An API route that takes the body the guard already parsed instead of parsing it again."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def parsed_once(request: Request) -> Response:
+            return await handler(_ParsedRequest(request.scope, request.receive))
+
+        return parsed_once
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (the first one), or None."""
     for key, value in scope.get("headers", []):
-        if key.lower() == name:
+        if key == name:
             return str(value.decode("latin-1"))
     return None

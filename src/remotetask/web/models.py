@@ -11,12 +11,14 @@ from typing import Annotated, Any
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from remotetask.jobs import Job, Status
+from remotetask.jobs import Status
 
 MAX_ID = 2**63 - 1
 JobIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="A job id")]
 MAX_DELAY = 10 * 366 * 24 * 3600.0
 """Ten years: the longest ``delay`` accepted."""
+MAX_BULK = 10_000
+"""Most jobs in one bulk request (the body limit applies too)."""
 
 
 def _task_name() -> Any:
@@ -28,9 +30,9 @@ def _cron_field() -> Any:
 
 
 class Strict(BaseModel):
-    """Unknown fields are an error, so a typo never passes silently."""
+    """Unknown fields and values of the wrong JSON type are errors (``"yes"`` is no boolean)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class JobIn(Strict):
@@ -49,6 +51,19 @@ class JobIn(Strict):
         le=MAX_DELAY,
         description="Run once after this many seconds (status `delayed`)",
     )
+
+
+class BulkIn(Strict):
+    """Many jobs of one task in one request (``TaskService.add_many``)."""
+
+    task: str = _task_name()
+    inputs: list[Any] = Field(
+        min_length=1, max_length=MAX_BULK, description="One job per input, in this order"
+    )
+
+
+class BulkOut(BaseModel):
+    ids: list[int] = Field(description="The jobs' ids, in the order of the inputs")
 
 
 class CronFields(Strict):
@@ -109,10 +124,12 @@ class JobOut(BaseModel):
     next_call: float | None = None
     schedule: dict[str, Any] | None = None
     cancel_requested: bool = False
-
-    @classmethod
-    def of(cls, job: Job) -> JobOut:
-        return cls.model_validate(job.to_json())
+    error_type: str | None = Field(default=None, description="The exception's class name")
+    paused: bool = False
+    truncated: list[str] = Field(
+        default_factory=list,
+        description="In lists only: fields too large to list, sent as null (read the job)",
+    )
 
 
 class JobPage(BaseModel):

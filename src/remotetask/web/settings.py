@@ -19,5 +19,13 @@ class WebSettings:
     """Directives of the services to process while the app runs (lifespan)."""
     shutdown_grace: float | None = None
     """Grace for running jobs at shutdown; None: the App's setting."""
+    rate_limit: float = 500.0
+    """Requests a second each token may make on average (0: no limit); 429 beyond."""
+    rate_burst: float | None = None
+    """Requests a token may make at once; None: twice ``rate_limit``."""
+    max_waiters: int = 100
+    """Long-polls (``?wait=``) each token may have waiting at once; 429 beyond."""
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names served besides loopback ones when ``auth`` is off (DNS rebinding guard)."""
     templates: str | None = None
     """A folder of UI templates searched before the built-in ones (``<task>_detail.html``)."""

@@ -13,6 +13,7 @@ statuses (documented in docs/xmlrpc.md).
 
 from __future__ import annotations
 
+import re
 import xml.parsers.expat
 import xmlrpc.client
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from remotetask.auth import REQUIRED_ROLE, Action, Principal
 from remotetask.errors import RemoteTaskError, UnknownServiceError, error_status
 from remotetask.service import TaskService
 from remotetask.web.api_jobs import log_added
-from remotetask.web.auth import Authenticator, resolve_service
+from remotetask.web.auth import Authenticator, refuse_query_token, resolve_service
 from remotetask.web.errors import Problem
 
 router = APIRouter()
@@ -35,6 +36,8 @@ FAULT_BAD_REQUEST = 400
 FAULT_FORBIDDEN = 403
 FAULT_INVALID = 422
 FAULT_NO_METHOD = -32601
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+"""Characters an XML 1.0 document cannot contain, not even as character references."""
 
 
 class _RefusedXml(Exception):
@@ -116,19 +119,42 @@ METHODS: dict[str, Method] = {
         "getStatus(jobid): queued, processing, completed, error, cancelled, ...",
     ),
     "getResult": Method(
-        lambda s, jobid: s.result(_job_id(jobid)),
+        lambda s, jobid: _xml_value(s.result(_job_id(jobid))),
         Action.READ,
         [["any", "int"]],
         "getResult(jobid): the job's result; nil until it completed.",
     ),
     "getError": Method(
-        lambda s, jobid: str(s.error(_job_id(jobid))),
+        lambda s, jobid: _NOT_XML.sub("\ufffd", str(s.error(_job_id(jobid)))),
         Action.READ,
         [["string", "int"]],
         "getError(jobid): the error message, the string 'None' when there is none.",
     ),
 }
 _INTROSPECTION = ("listMethods", "methodHelp", "methodSignature")
+
+
+def _xml_value(value: Any) -> Any:
+    """The value, if XML can carry every string in it; else a fault naming the JSON API."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            texts: list[str] = [item]
+        elif isinstance(item, dict):
+            texts = list(item)
+            stack.extend(item.values())
+        else:
+            texts = []
+            if isinstance(item, list):
+                stack.extend(item)
+        if any(_NOT_XML.search(text) for text in texts):
+            raise xmlrpc.client.Fault(
+                FAULT_INVALID,
+                "the value holds control characters, which XML cannot carry; "
+                "read it with the JSON API",
+            )
+    return value
 
 
 def _introspect(name: str, params: tuple[Any, ...]) -> Any:
@@ -203,10 +229,12 @@ def _call(authenticator: Authenticator, caller: Principal, path: str, body: byte
 def _respond(body: bytes, authenticator: Authenticator, caller: Principal, path: str) -> bytes:
     try:
         result = _call(authenticator, caller, path, body)
-        return xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True).encode()
+        text = xmlrpc.client.dumps((result,), methodresponse=True, allow_none=True)
+        # A raw CR would reach the client as LF (XML end-of-line handling); only strings hold one.
+        return text.replace("\r", "&#13;").encode()
     except (UnknownServiceError, Problem):
         raise
-    except OverflowError as exc:
+    except (OverflowError, RecursionError) as exc:
         fault = xmlrpc.client.Fault(FAULT_INVALID, f"the value cannot be sent over XML-RPC: {exc}")
         return xmlrpc.client.dumps(fault, methodresponse=True, allow_none=True).encode()
     except Exception as exc:
@@ -217,10 +245,10 @@ def _respond(body: bytes, authenticator: Authenticator, caller: Principal, path:
 @router.post("/xmlrpc/{service}", include_in_schema=False)
 async def xmlrpc_endpoint(service: str, request: Request) -> Response:
     """One XML-RPC call on the service; HTTP errors only for auth and unknown services."""
+    refuse_query_token(request, "Basic")
     authenticator: Authenticator = request.app.state.authenticator
-    caller = await run_in_threadpool(
-        authenticator.from_basic_or_bearer, request.headers.get("authorization")
-    )
+    caller = await authenticator.from_basic_or_bearer(request.headers.get("authorization"))
+    authenticator.limit(caller, request)
     body = await request.body()
     payload = await run_in_threadpool(_respond, body, authenticator, caller, service)
     return Response(payload, media_type="text/xml")
