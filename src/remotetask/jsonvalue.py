@@ -50,6 +50,17 @@ def dumps(value: Any, what: str = "input") -> str:
     return text
 
 
+def checked(text: str, what: str = "input") -> str:
+    """JSON text encoded elsewhere (a typed task's codec), held to the same limits."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_BYTES:
+        raise InvalidInputError(
+            f"the {what} is {size} bytes as JSON; the limit is {MAX_BYTES} bytes"
+        )
+    parse(text, what)
+    return text
+
+
 def loads(text: str | None) -> Any:
     """Decode JSON text read back from the store (None stays None)."""
     return None if text is None else json.loads(text)

@@ -56,7 +56,7 @@ class Codec:
     def encode(self, value: Any) -> str:
         """``value`` checked against the type and encoded as compact JSON."""
         typed = self._check(self._adapter.validate_python, value)
-        return self._adapter.dump_json(typed).decode("utf-8")
+        return jsonvalue.checked(self._adapter.dump_json(typed).decode("utf-8"), self._what)
 
     def decode(self, text: str) -> Any:
         """The typed object for JSON text this codec encoded (a stored input)."""

@@ -65,6 +65,15 @@ def test_invalid_input_is_refused_with_field_errors_and_nothing_is_stored(
     assert service.process() == 0
 
 
+def test_a_typed_input_is_held_to_the_same_size_limit_as_any_other(
+    service: TaskService, seen: list[object]
+) -> None:
+    huge = Resize(path="x" * (1024 * 1024), width=1)  # an object, not JSON: encoded by its type
+    with pytest.raises(InvalidInputError, match="the limit is"):
+        service.add("resize", huge)
+    assert len(service.jobs) == 0
+
+
 def test_add_many_checks_every_input_first(service: TaskService, seen: list[object]) -> None:
     good = {"path": "a.png", "width": 1}
     with pytest.raises(InvalidInputError) as refused:

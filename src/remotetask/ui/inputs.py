@@ -14,62 +14,23 @@ from typing import Any, Final
 
 from starlette.datastructures import FormData
 
+from remotetask import jsonvalue
 from remotetask.tasks import Task
 
-MAX_DEPTH: Final = 32
-MAX_TEXT: Final = 1024 * 1024
+MAX_TEXT: Final = jsonvalue.MAX_BYTES
 
 
 def parse_json(text: str) -> Any:
-    """Strict JSON (no NaN or Infinity, no duplicate keys, at most MAX_DEPTH levels).
+    """A JSON value typed into a form, read by ``jsonvalue.parse``'s strict rules.
 
-    Raises ValueError with a message for people; an empty text is ``null``.
+    Raises ValueError (InvalidInputError) with a message for people; an empty text is
+    ``null``. Text over ``MAX_TEXT`` characters is refused before it is parsed.
     """
     if len(text) > MAX_TEXT:
         raise ValueError(f"the input is longer than {MAX_TEXT:,} characters")
     if not text.strip():
         return None
-    if _depth(text) > MAX_DEPTH:
-        raise ValueError(f"the input is nested deeper than {MAX_DEPTH} levels")
-    try:
-        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"the input is not JSON: {exc}") from None
-
-
-def _depth(text: str) -> int:
-    """How deeply brackets nest, outside strings (checked before parsing, so cheap)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif char in "]}":
-            depth -= 1
-    return deepest
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in found:
-            raise ValueError(f"the key {key!r} appears twice")
-        found[key] = value
-    return found
+    return jsonvalue.parse(text, "input")
 
 
 def input_schema(task: Task) -> Mapping[str, Any] | None:
