@@ -43,7 +43,8 @@ def register(app: App) -> None:
             (ctx.job_id, ctx.attempt, os.getpid(), time.time()),
         ).fetchone()
         assert row is not None
-        time.sleep(input.get("ms", 0) / 1000)
+        ms = input.get("first_ms", input.get("ms", 0)) if ctx.attempt == 1 else input.get("ms", 0)
+        time.sleep(ms / 1000)
         conn.execute("UPDATE ledger SET t_end = %s WHERE id = %s", (time.time(), row[0]))
         return {"attempt": ctx.attempt, "pid": os.getpid()}
 

@@ -144,10 +144,11 @@ class Store(Protocol):
 
     def renew_leases(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
-    ) -> int:
+    ) -> set[str]:
         """Extend the leases of (job id, key) claims and (run id, key) cron runs.
 
-        Only rows whose key still matches are touched; returns how many were.
+        Only rows whose key still matches are touched; returns the keys that no
+        longer matched (runs taken back, e.g. while this worker was frozen).
         """
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
