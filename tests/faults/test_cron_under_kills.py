@@ -12,10 +12,12 @@ firing covers the slots that fell due meanwhile. ``C2_SECONDS`` sets the length
 from __future__ import annotations
 
 import os
+import re
 import signal
 import statistics
 import subprocess
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,16 @@ def uncovered(runs: list[tuple[float, float]]) -> list[float]:
     return [m for m in missing if not any(s < m <= t for s, t in runs)]
 
 
+def ready_times(log: Path) -> list[float]:
+    """When each process writing ``log`` had started its service (its log's timestamps)."""
+    stamps = re.findall(
+        r"^(\S+ \S+) INFO remotetask: service S on site site1 started", log.read_text(), re.M
+    )
+    return [
+        datetime.strptime(s, "%Y-%m-%d %H:%M:%S,%f").replace(tzinfo=UTC).timestamp() for s in stamps
+    ]
+
+
 def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
     postgres_url: str, tmp_path: Path
 ) -> None:
@@ -60,7 +72,9 @@ def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
     job_id = app.add_service("site1@S").add_cron_job("record", {"ms": 0}, cron="* * * * *")
     app.close()
     query(postgres_url, LEDGER)
-    procs = [scheduler(postgres_url, fast, tmp_path / f"s{i}.log") for i in range(2)]
+    logs = [tmp_path / f"s{i}.log" for i in range(2)]
+    procs = [scheduler(postgres_url, fast, log) for log in logs]
+    spawned: list[list[float]] = [[time.time()], [time.time()]]
     kills = 0
     try:
         wait_for(
@@ -77,7 +91,8 @@ def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
             victim = kills % 2
             os.kill(procs[victim].pid, signal.SIGKILL)
             procs[victim].wait()
-            procs[victim] = scheduler(postgres_url, fast, tmp_path / f"s{victim}.log")
+            procs[victim] = scheduler(postgres_url, fast, logs[victim])
+            spawned[victim].append(time.time())
             kills += 1
     finally:
         for proc in procs:
@@ -95,6 +110,11 @@ def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
     span = int((max(slots) - min(slots)) // 60) + 1
     late = sorted((started - slot) / FACTOR for slot, started in runs)
     not_covered = uncovered(runs)
+    startups = [
+        ready - spawn
+        for log, spawns in zip(logs, spawned, strict=True)
+        for spawn, ready in zip(spawns, ready_times(log), strict=False)
+    ]
     print(
         f"\nC2: '* * * * *' on a clock {FACTOR:g}x real time (due every real second), "
         f"2 scheduler processes for {SECONDS:g} s, {kills} SIGKILLs (one every "
@@ -103,7 +123,7 @@ def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
         f"{executions[1]} processes, missed {span - len(slots)} (outside the catch-up "
         f"policy {len(not_covered)}); lateness p50 {statistics.median(late) * 1000:.0f} ms, "
         f"p99 {late[int(0.99 * (len(late) - 1))] * 1000:.0f} ms, max {late[-1] * 1000:.0f} ms "
-        f"(real time)"
+        f"(real time); a restarted scheduler took up to {max(startups):.1f} s to start"
     )
     assert kills >= int(SECONDS // KILL_EVERY) - 1
     assert len(runs) == len(slots), "no slot fired twice"

@@ -214,6 +214,14 @@ class Store(Protocol):
     def latest_schema_version(self) -> int:
         """The schema version this remotetask needs (its newest migration)."""
 
+    def health(self) -> dict[str, float]:
+        """Gauges about the database itself, by name (see ``sql_health``; they differ by backend).
+
+        PostgreSQL: the oldest other transaction holding back vacuum (seconds and
+        transaction ids) and the jobs table's dead and live rows and bytes; SQLite:
+        the database, free and write-ahead-log bytes.
+        """
+
     def probe_write(self) -> None:
         """Commit a write that changes nothing, to learn whether writes work (readiness).
 
