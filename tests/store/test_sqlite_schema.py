@@ -86,6 +86,51 @@ def test_a_database_of_another_application_is_refused(tmp_path: Path) -> None:
         open_store(f"sqlite:///{path}")
 
 
+def _rollback_journal_database(path: Path, *statements: str) -> bytes:
+    """A database file in SQLite's default journal mode after ``statements``; its bytes."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+def _journal_mode(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "refusal"),
+    [
+        (("CREATE TABLE customers (id INTEGER)",), "not remotetask's"),
+        (
+            (
+                "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+                "INSERT INTO schema_version VALUES (999)",
+            ),
+            "newer than this remotetask knows",
+        ),
+    ],
+    ids=["another-application", "newer-schema"],
+)
+def test_a_refused_file_is_left_exactly_as_it_was(
+    tmp_path: Path, statements: tuple[str, ...], refusal: str
+) -> None:
+    path = tmp_path / "refused.db"
+    before = _rollback_journal_database(path, *statements)
+    with pytest.raises(remotetask.SchemaError, match=refusal):
+        open_store(f"sqlite:///{path}")
+    assert _journal_mode(path) == "delete"
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
+
+
 def test_bad_urls_are_configuration_errors() -> None:
     for url in ("mysql://x", "sqlite:relative.db", "nonsense"):
         with pytest.raises(remotetask.ConfigError):

@@ -44,12 +44,17 @@ class SQLiteStore(SqlStore):
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
+        self._wal = path is not None and not verify
+        """Whether new connections switch the file to WAL: only once it is known to be ours."""
         if path is not None:
             _refuse_network_filesystem(Path(path))
         else:
             self._shared = self._open()
         if verify:
             self._verify_schema(auto_migrate)
+        if path is not None and not self._wal:
+            self._wal = True
+            self._switch_to_wal(self._connection())
 
     # -- connections ------------------------------------------------------------------
 
@@ -59,17 +64,28 @@ class SQLiteStore(SqlStore):
             conn = sqlite3.connect(
                 target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
-            if self.path is not None:
-                conn.execute("PRAGMA journal_mode=WAL")
+            if self._wal:
+                self._switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise SchemaError(
-                f"cannot open {self.path}: {exc} (is it a remotetask SQLite database?)"
-            ) from None
+            raise self._not_ours(exc) from None
         with self._connections_lock:
             self._connections.append(conn)
         return conn
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        """Use WAL; only once the schema was accepted, since the mode is written to the file.
+
+        A refused file (another application's, a newer schema) is left as it was.
+        """
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._not_ours(exc) from None
+
+    def _not_ours(self, exc: sqlite3.DatabaseError) -> SchemaError:
+        return SchemaError(f"cannot open {self.path}: {exc} (is it a remotetask SQLite database?)")
 
     def _connection(self) -> sqlite3.Connection:
         if self._shared is not None:
