@@ -82,6 +82,8 @@ class Processor:
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
         self._last_prune = 0.0
+        self._next_look = 0.0
+        """When the processing thread looks again, unless woken (set with its idle wait)."""
         self._deadlines: dict[str, tuple[float, float, Claim, _Slot]] = {}
         """Running claims whose task has a timeout: key -> (deadline, timeout, claim, slot)."""
 
@@ -228,14 +230,18 @@ class Processor:
         if timeout is not None:
             with self._lock:
                 self._deadlines[claim.key] = (now + timeout, timeout, claim, self._here.slot)
-            self._wakeup.set()  # the processing thread's idle wait must end by the deadline
+                sooner = now + timeout < self._next_look
+            if sooner:
+                self._wakeup.set()  # the processing thread's idle wait must end by the deadline
 
     def _idle_timeout(self) -> float:
         now = self._engine.clock.now()
-        with self._lock:
+        with self._lock:  # with the deadlines: a deadline noted later sees ``_next_look``
             deadline = min((entry[0] for entry in self._deadlines.values()), default=now + 1e9)
-        due = min(self._next_schedule_check, deadline)
-        return max(min(self._wait_time, self._lease / 3, due - now), 0.001)
+            due = min(self._next_schedule_check, deadline)
+            timeout = max(min(self._wait_time, self._lease / 3, due - now), 0.001)
+            self._next_look = now + timeout
+        return timeout
 
     # -- leases -----------------------------------------------------------------------
 
