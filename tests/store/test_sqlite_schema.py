@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def test_an_older_database_needs_migrate_when_auto_migrate_is_off(tmp_path: Path
     store = open_store(f"sqlite:///{path}", verify=False)
     assert store.migrate() == latest_version("sqlite")
     store.close()
+    assert _journal_mode(path) == "wal"  # once migrated, the file is ours
 
 
 def test_random_bytes_are_refused_and_left_alone(tmp_path: Path) -> None:
@@ -105,6 +107,15 @@ def _journal_mode(path: Path) -> str:
         conn.close()
 
 
+def _migrate(url: str) -> None:
+    """What `remotetask migrate` does."""
+    store = open_store(url, verify=False)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+
+
 @pytest.mark.parametrize(
     ("statements", "refusal"),
     [
@@ -119,13 +130,14 @@ def _journal_mode(path: Path) -> str:
     ],
     ids=["another-application", "newer-schema"],
 )
+@pytest.mark.parametrize("refuse", [open_store, _migrate], ids=["open", "migrate"])
 def test_a_refused_file_is_left_exactly_as_it_was(
-    tmp_path: Path, statements: tuple[str, ...], refusal: str
+    tmp_path: Path, statements: tuple[str, ...], refusal: str, refuse: Callable[[str], object]
 ) -> None:
     path = tmp_path / "refused.db"
     before = _rollback_journal_database(path, *statements)
     with pytest.raises(remotetask.SchemaError, match=refusal):
-        open_store(f"sqlite:///{path}")
+        refuse(f"sqlite:///{path}")
     assert _journal_mode(path) == "delete"
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists()

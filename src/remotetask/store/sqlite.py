@@ -44,17 +44,15 @@ class SQLiteStore(SqlStore):
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
-        self._wal = path is not None and not verify
-        """Whether new connections switch the file to WAL: only once it is known to be ours."""
+        self._wal = False
+        """Whether connections switch the file to WAL: only once its schema was accepted."""
         if path is not None:
             _refuse_network_filesystem(Path(path))
         else:
             self._shared = self._open()
         if verify:
             self._verify_schema(auto_migrate)
-        if path is not None and not self._wal:
-            self._wal = True
-            self._switch_to_wal(self._connection())
+            self._use_wal()
 
     # -- connections ------------------------------------------------------------------
 
@@ -74,11 +72,17 @@ class SQLiteStore(SqlStore):
             self._connections.append(conn)
         return conn
 
-    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
-        """Use WAL; only once the schema was accepted, since the mode is written to the file.
+    def _use_wal(self) -> None:
+        """Switch a file database to WAL, now that its schema was accepted.
 
-        A refused file (another application's, a newer schema) is left as it was.
+        The mode is written into the file, so a refused file (another application's,
+        a newer schema) is never switched: it is left exactly as it was.
         """
+        if self.path is not None and not self._wal:
+            self._wal = True
+            self._switch_to_wal(self._connection())
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
@@ -143,6 +147,11 @@ class SQLiteStore(SqlStore):
         stat = os.statvfs(Path(self.path).parent)
         if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
             raise StoreError(f"the disk holding {self.path} is full (less than 1 MiB free)")
+
+    def migrate(self) -> int:
+        applied = super().migrate()
+        self._use_wal()
+        return applied
 
     # -- what this dialect does its own way ------------------------------------------
 
