@@ -94,6 +94,28 @@ def test_a_job_past_its_timeout_fails_frees_its_slot_and_its_late_result_is_refu
     assert (job.status, job.result, job.attempts) == (ERROR, None, 1)
 
 
+def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[..., App]) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, processor=MultiProcessor(2))
+    release = threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
+    def hang(_input: object) -> None:
+        release.wait(30)
+
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    hung = [service.add("hang"), service.add("hang")]
+    service.start_processing()
+    wait_until(lambda: [service.status(j) for j in hung] == [PROCESSING] * 2)
+    clock.advance(6)
+    service._wake()
+    wait_until(lambda: [service.status(j) for j in hung] == [ERROR] * 2)
+    after = [service.add("echo", i) for i in range(3)]
+    wait_until(lambda: [service.status(j) for j in after] == [COMPLETED] * 3)
+    release.set()
+
+
 def test_past_the_abandoned_thread_cap_a_timed_out_run_keeps_its_slot(
     make_app: Callable[..., App], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
