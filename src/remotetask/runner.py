@@ -20,7 +20,7 @@ from typing import Any
 
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
-from remotetask.failures import exception_type
+from remotetask.failures import exception_text, exception_type
 from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
@@ -229,9 +229,9 @@ class Runner:
         try:
             result_json = invoke(task, self._context(job, key), job.input)
             return Outcome(COMPLETED, result_json=result_json)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a task cannot stop its worker thread
             expected = isinstance(exc, TaskError | InvalidInputError)
-            message, kind = str(exc), exception_type(exc)  # the original kept the message
+            message, kind = exception_text(exc), exception_type(exc)  # as the original kept it
             trace = None if expected else traceback.format_exc()
             if not expected:
                 log.error(
