@@ -255,12 +255,33 @@ class Processor:
     def _keep_leases(self, now: float) -> None:
         """Renew our running jobs' leases, and give up jobs whose workers vanished."""
         if now - self._last_renewal >= self._lease / 3:
-            self._runner.renew(*self._claims(), now)
+            self._renew(now)
             heartbeat(self._engine, now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
             self._runner.recover_expired(now)
             self._last_recovery = now
+
+    def _renew(self, now: float) -> None:
+        """Renew the running claims' leases; abandon the runs that were taken back.
+
+        A run is taken back when this process did not renew in time (frozen by
+        SIGSTOP or a VM pause): another worker may be running it now. Its thread
+        cannot be stopped, but it is no longer renewed and its result will be refused.
+        """
+        lost = self._runner.renew(*self._claims(), now)
+        for key in lost:
+            with self._lock:
+                running = self._running.pop(key, None)
+                self._deadlines.pop(key, None)
+            if running is not None:
+                log.warning(
+                    "%s %s of %s: lease lost (taken back while this process did not renew "
+                    "it); abandoning the run, its result will be refused",
+                    "job" if running.job_id is not None else "cron run",
+                    running.job_id if running.job_id is not None else running.run_id,
+                    self._ref,
+                )
 
     def _enforce_timeouts(self, now: float) -> None:
         """Give up runs past their task's timeout, and hand their slots to other jobs."""
@@ -306,7 +327,7 @@ class Processor:
                 if remaining <= 0:
                     break
                 slot.done.wait(min(remaining, self._lease / 3))
-            self._runner.renew(*self._claims(), clock.now())
+            self._renew(clock.now())
         jobs, _runs = self._claims()
         for job_id, key in jobs:
             if self._runner.release(job_id, key):

@@ -151,9 +151,12 @@ class Runner:
 
     def renew(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], now: float
-    ) -> None:
-        """Extend the leases of running (job id, key) claims and (run id, key) cron runs."""
-        self.engine.store.renew_leases(jobs, runs, now + self.engine.settings.lease_seconds)
+    ) -> set[str]:
+        """Extend the leases of running (job id, key) claims and (run id, key) cron runs.
+
+        Returns the keys whose run was taken back (their lease had run out).
+        """
+        return self.engine.store.renew_leases(jobs, runs, now + self.engine.settings.lease_seconds)
 
     def release(self, job_id: int, key: str) -> bool:
         """Give a claimed job back to the queue without counting the attempt."""

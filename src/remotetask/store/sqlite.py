@@ -21,6 +21,7 @@ from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholders
 from remotetask.store.sql import SqlStore
+from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -147,6 +148,10 @@ class SQLiteStore(SqlStore):
         stat = os.statvfs(Path(self.path).parent)
         if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
             raise StoreError(f"the disk holding {self.path} is full (less than 1 MiB free)")
+
+    def health(self) -> dict[str, float]:
+        with self._tx(write=False) as cur:
+            return sqlite_health(cur, self.path)
 
     # -- what this dialect does its own way ------------------------------------------
 
