@@ -129,4 +129,4 @@ def test_cron_every_second_while_one_of_two_schedulers_is_killed_every_20_s(
     assert len(runs) == len(slots), "no slot fired twice"
     assert executions[0] <= len(runs), "no firing ran twice"
     assert not_covered == []
-    assert len(slots) >= 0.8 * SECONDS
+    assert span >= 0.8 * SECONDS, "the schedulers fired through the whole run"
