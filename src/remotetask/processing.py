@@ -308,7 +308,7 @@ class Processor:
     def _abandon(self, key: str, slot: _Slot) -> None:
         """Free the slot of a run given up at its timeout; its thread runs on, unheard."""
         with self._lock:
-            if slot.done.is_set() or slot.abandoned:
+            if key not in self._running:  # the run returned meanwhile: its thread is free
                 return
             if self._abandoned >= MAX_ABANDONED_THREADS:
                 log.error(

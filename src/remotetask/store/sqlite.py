@@ -40,13 +40,13 @@ class SQLiteStore(SqlStore):
         super().__init__()
         self.path = path
         self._where = "sqlite://" if path is None else path
+        self._wal = False
+        """Whether connections switch the file to WAL: only once its schema was accepted."""
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._shared: sqlite3.Connection | None = None
-        self._wal = False
-        """Whether connections switch the file to WAL: only once its schema was accepted."""
         if path is not None:
             _refuse_network_filesystem(Path(path))
         else:
@@ -149,11 +149,6 @@ class SQLiteStore(SqlStore):
         if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
             raise StoreError(f"the disk holding {self.path} is full (less than 1 MiB free)")
 
-    def migrate(self) -> int:
-        applied = super().migrate()
-        self._use_wal()
-        return applied
-
     def health(self) -> dict[str, float]:
         with self._tx(write=False) as cur:
             return sqlite_health(cur, self.path)
@@ -201,6 +196,11 @@ class SQLiteStore(SqlStore):
         return cur.fetchall()
 
     # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        applied = super().migrate()
+        self._use_wal()
+        return applied
 
     def _table_names(self, cur: Cursor) -> set[str]:
         cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
