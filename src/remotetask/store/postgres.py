@@ -129,7 +129,13 @@ class PostgresStore(SqlStore):
     # -- the dialect's claim ----------------------------------------------------------
 
     def _claim_rows(
-        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        service_id: int,
+        now: float,
+        limit: int,
+        params: Sequence[Any],
     ) -> list[Any]:
         """One statement (it runs without BEGIN/COMMIT, see ``single``).
 

@@ -51,7 +51,13 @@ class JobVerbs(SqlVerbs):
 
     @abstractmethod
     def _claim_rows(
-        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        service_id: int,
+        now: float,
+        limit: int,
+        params: Sequence[Any],
     ) -> list[Any]:
         """Mark due jobs as claimed (``SET`` values in ``params``) and return their rows."""
 
@@ -237,9 +243,8 @@ class JobVerbs(SqlVerbs):
         worker: str,
         lease_until: float,
     ) -> list[Claim]:
-        rows = self._claim_rows(
-            cur, self._service_id(cur, ref), now, limit, (now, lease_until, worker)
-        )
+        sid = self._service_id(cur, ref)
+        rows = self._claim_rows(cur, ref, sid, now, limit, (now, lease_until, worker))
         claims = [row_to_claim(row) for row in rows]
         claims.sort(key=lambda c: c.job.id)
         return claims
