@@ -123,6 +123,48 @@ def test_a_run_that_ends_during_a_stop_claims_no_next_job(file_url: str) -> None
     app.close()
 
 
+def test_stop_gives_back_jobs_claimed_ahead_and_not_started(file_url: str) -> None:
+    app = App(file_url)
+    release = threading.Event()
+    app.register("quick", lambda input: None)
+    app.register("hold", lambda input: release.wait(10))
+    service = app.add_service("site1@Svc")
+    quick = service.add("quick")  # a short run makes the processor claim ahead
+    held = [service.add("hold") for _ in range(6)]
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: service.status(held[0]) == "processing")
+    wait_until(lambda: service.counts().get(remotetask.PROCESSING) == len(held))
+    service.stop_processing(grace=0.1, wait=True)
+    release.set()
+    assert service.status(quick) == "completed"
+    assert [(service.jobs[j].status, service.jobs[j].attempts) for j in held] == [
+        ("queued", 0)
+    ] * len(held)
+    app.close()
+
+
+def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
+    app = App(file_url)
+    app.register("quick", lambda input: input)
+    service = app.add_service("site1@Svc")
+    seen: list[str] = []
+
+    class Check:
+        def job_submitted(self, ref: object, tasks: list[str]) -> None:
+            pass
+
+        def job_finished(self, ref: object, job: remotetask.Job, out: object, at: float) -> None:
+            seen.append(service.status(job.id))
+
+    app.observers.append(Check())
+    ids = service.add_many("quick", range(200))
+    service.start_processing(MultiProcessor(max_threads=4))
+    wait_until(lambda: len(seen) == len(ids))
+    service.stop_processing(wait=True)
+    assert set(seen) == {"completed"}
+    app.close()
+
+
 def test_a_job_whose_worker_vanished_is_retried_then_failed(
     app: App, service: TaskService, clock: remotetask.FrozenClock
 ) -> None:

@@ -34,7 +34,7 @@ from remotetask.store._sqlbase import (
     row_to_job,
     status_values,
 )
-from remotetask.store.base import Claim, NewJob
+from remotetask.store.base import Claim, Finish, NewJob
 
 INSERT_JOB = (
     "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
@@ -255,19 +255,22 @@ class JobVerbs(SqlVerbs):
         with self._tx(write=True, single=True) as cur:
             return self._finish(cur, job_id, key, outcome, now, expired_only)
 
-    def finish_and_claim(
+    def finish_many(
         self,
-        job_id: int,
-        key: str,
-        outcome: Outcome,
-        now: float,
+        finishes: Sequence[Finish],
         ref: ServiceRef,
+        limit: int,
         worker: str,
+        now: float,
         lease_until: float,
-    ) -> tuple[bool, list[Claim]]:
+    ) -> tuple[list[bool], list[Claim]]:
+        """One transaction, so one commit (one fsync on SQLite) for the batch and the claim."""
         with self._tx(write=True) as cur:
-            finished = self._finish(cur, job_id, key, outcome, now, False)
-            return finished, self._claim(cur, ref, now, 1, worker, lease_until)
+            stored = [
+                self._finish(cur, f.job_id, f.key, f.outcome, f.ended, False) for f in finishes
+            ]
+            claims = self._claim(cur, ref, now, limit, worker, lease_until) if limit > 0 else []
+        return stored, claims
 
     def _finish(
         self,
