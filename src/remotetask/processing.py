@@ -35,7 +35,7 @@ from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
 
-COMMIT_BATCH = 16
+COMMIT_BATCH = 64
 """Most ended runs stored in one group commit."""
 CLAIM_AHEAD = 2 * COMMIT_BATCH
 """Jobs claimed beyond the threads while runs are short: one batch runs while one commits."""
