@@ -13,6 +13,11 @@ so that a worker thread goes from one job to the next without waiting for a
 commit. Claimed-ahead jobs are taken in id order (the simple processor still runs
 one job at a time, oldest first), given back on a graceful stop, and recovered
 by their lease after a crash (docs/reliability.md).
+
+A Python thread cannot be killed, so a run given up at its task's timeout leaves
+its thread running: the slot is handed back at once and the thread is abandoned
+(its late result is refused), up to ``MAX_ABANDONED_THREADS`` per service. See
+"Timeouts" in docs/guide.md for why this rather than a child process per run.
 """
 
 from __future__ import annotations
@@ -22,8 +27,8 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from remotetask.errors import StoreError
@@ -41,6 +46,8 @@ CLAIM_AHEAD = 2 * COMMIT_BATCH
 """Jobs claimed beyond the threads while runs are short: one batch runs while one commits."""
 SHORT_RUN_S = 0.005
 """A run shorter than this makes claiming ahead worth it (it holds back little work)."""
+MAX_ABANDONED_THREADS = 16
+"""Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +56,15 @@ class _Running:
 
     job_id: int | None
     run_id: int | None
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    """One job's worth of the service's capacity, held by the worker thread running in it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False
+    """Given back at a timeout while its thread runs on."""
 
 
 class Processor:
@@ -67,18 +83,24 @@ class Processor:
         self._wakeup = threading.Event()
         self._schedule_changed = True
         self._running: dict[str, _Running] = {}
-        self._slots: set[Future[None]] = set()
+        self._slots: set[_Slot] = set()
+        self._abandoned = 0
+        self._here = threading.local()
+        """``slot``: the slot the current worker thread runs in."""
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
-            max_workers=kind.max_threads, thread_name_prefix=f"remotetask-worker-{self._ref}"
+            max_workers=kind.max_threads + MAX_ABANDONED_THREADS,
+            thread_name_prefix=f"remotetask-worker-{self._ref}",
         )
         self._thread = threading.Thread(target=self._loop, name=self._ref.thread_name, daemon=True)
         self._last_renewal = 0.0
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
         self._last_prune = 0.0
-        self._deadlines: dict[str, tuple[float, float, Claim]] = {}
-        """Running claims whose task has a timeout: key -> (deadline, timeout, claim)."""
+        self._next_look = 0.0
+        """When the processing thread looks again, unless woken (set with its idle wait)."""
+        self._deadlines: dict[str, tuple[float, float, Claim, _Slot]] = {}
+        """Running claims whose task has a timeout: key -> (deadline, timeout, claim, slot)."""
         self._held: dict[str, int] = {}
         """Every job claimed and not yet stored or given back: key -> job id."""
         self._ready: deque[Claim] = deque()
@@ -206,15 +228,23 @@ class Processor:
 
     def _occupy_slot(self, work: Callable[..., None], *args: Any) -> None:
         """Run ``work`` on a worker thread; the slot is taken before anything is claimed."""
+        slot = _Slot()
         with self._lock:
-            future = self._pool.submit(work, *args)
-            self._slots.add(future)
-        future.add_done_callback(self._slot_freed)
+            self._pool.submit(self._in_slot, slot, work, *args)
+            self._slots.add(slot)
 
-    def _slot_freed(self, future: Future[None]) -> None:
-        with self._lock:
-            self._slots.discard(future)
-        self._wakeup.set()
+    def _in_slot(self, slot: _Slot, work: Callable[..., None], *args: Any) -> None:
+        self._here.slot = slot
+        try:
+            work(*args)
+        finally:
+            with self._lock:
+                if slot.abandoned:
+                    self._abandoned -= 1
+                else:
+                    self._slots.discard(slot)
+            slot.done.set()
+            self._wakeup.set()
 
     def _busy(self) -> int:
         with self._lock:
@@ -244,9 +274,10 @@ class Processor:
             current, now = self._next_ready(), max(ran.ended, self._engine.clock.now())
 
     def _next_ready(self) -> Claim | None:
-        """The oldest job claimed ahead; none once stopping (they are given back)."""
+        """The oldest job claimed ahead; none once stopping (they are given back) or for
+        an abandoned thread (its slot went to other jobs)."""
         with self._lock:
-            if self._stop.is_set() or not self._ready:
+            if self._stop.is_set() or self._here.slot.abandoned or not self._ready:
                 return None
             return self._ready.popleft()
 
@@ -269,16 +300,23 @@ class Processor:
                 self._deadlines.pop(key, None)
 
     def _watch_timeout(self, claim: Claim, now: float) -> None:
-        """Note the deadline of a claim whose task has a timeout."""
+        """Note the deadline of a claim whose task has a timeout, for the processing thread."""
         timeout = self._runner.timeout_of(claim.job)
         if timeout is not None:
             with self._lock:
-                self._deadlines[claim.key] = (now + timeout, timeout, claim)
+                self._deadlines[claim.key] = (now + timeout, timeout, claim, self._here.slot)
+                sooner = now + timeout < self._next_look
+            if sooner:
+                self._wakeup.set()  # the processing thread's idle wait must end by the deadline
 
     def _idle_timeout(self) -> float:
         now = self._engine.clock.now()
-        timeout = min(self._wait_time, self._lease / 3, max(0.0, self._next_schedule_check - now))
-        return max(timeout, 0.001)
+        with self._lock:  # with the deadlines: a deadline noted later sees ``_next_look``
+            deadline = min((entry[0] for entry in self._deadlines.values()), default=now + 1e9)
+            due = min(self._next_schedule_check, deadline)
+            timeout = max(min(self._wait_time, self._lease / 3, due - now), 0.001)
+            self._next_look = now + timeout
+        return timeout
 
     # -- leases -----------------------------------------------------------------------
 
@@ -294,21 +332,81 @@ class Processor:
     def _keep_leases(self, now: float) -> None:
         """Renew our running jobs' leases, and give up jobs whose workers vanished."""
         if now - self._last_renewal >= self._lease / 3:
-            self._runner.renew(*self._claims(), now)
+            self._renew(now)
             heartbeat(self._engine, now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
             self._runner.recover_expired(now)
             self._last_recovery = now
 
+    def _renew(self, now: float) -> None:
+        """Renew the running claims' leases; abandon the runs that were taken back.
+
+        A run is taken back when this process did not renew in time (frozen by
+        SIGSTOP or a VM pause): another worker may be running it now. Its thread
+        cannot be stopped, but it is no longer renewed and its result will be refused.
+        """
+        lost = self._runner.renew(*self._claims(), now)
+        for key in lost:
+            with self._lock:
+                running = self._running.pop(key, None)
+                self._deadlines.pop(key, None)
+            if running is not None:
+                log.warning(
+                    "%s %s of %s: lease lost (taken back while this process did not renew "
+                    "it); abandoning the run, its result will be refused",
+                    "job" if running.job_id is not None else "cron run",
+                    running.job_id if running.job_id is not None else running.run_id,
+                    self._ref,
+                )
+        self._forget_lost_ahead(set(lost))
+
+    def _forget_lost_ahead(self, lost: set[str]) -> None:
+        """Never start a job claimed ahead whose claim was taken back meanwhile."""
+        with self._lock:
+            gone = [claim for claim in self._ready if claim.key in lost]
+            for claim in gone:
+                self._ready.remove(claim)
+                self._held.pop(claim.key, None)
+        for claim in gone:
+            log.warning(
+                "job %s of %s: claimed ahead, then taken back while this process did not "
+                "renew it; not started here",
+                claim.job.id,
+                self._ref,
+            )
+
     def _enforce_timeouts(self, now: float) -> None:
-        """Give up runs past their task's timeout (their threads run on, unheard)."""
+        """Give up runs past their task's timeout, and hand their slots to other jobs."""
         with self._lock:
             overdue = [(k, entry) for k, entry in self._deadlines.items() if entry[0] <= now]
-        for key, (_, timeout, claim) in overdue:
-            self._runner.give_up(claim, f"timed out after {timeout:g} s", now, expired_only=False)
+        for key, (_, timeout, claim, slot) in overdue:
+            reason = f"timed out after {timeout:g} s"
+            if self._runner.give_up(claim, reason, now, expired_only=False):
+                self._abandon(key, slot)
             with self._lock:
                 self._deadlines.pop(key, None)
+
+    def _abandon(self, key: str, slot: _Slot) -> None:
+        """Free the slot of a run given up at its timeout; its thread runs on, unheard."""
+        with self._lock:
+            if key not in self._running:  # the run returned meanwhile: its thread is free
+                return
+            if self._abandoned >= MAX_ABANDONED_THREADS:
+                log.error(
+                    "%s: %d timed-out threads still run; this one keeps its slot",
+                    self._ref,
+                    self._abandoned,
+                )
+                return
+            self._slots.discard(slot)
+            slot.abandoned = True
+            self._abandoned += 1
+            self._running.pop(key, None)
+            abandoned = self._abandoned
+        log.warning(
+            "%s: a timed-out thread runs on (%d now); its slot is free", self._ref, abandoned
+        )
 
     def _drain(self) -> None:
         """After a stop: let running jobs finish within the grace period, then give them back.
@@ -319,14 +417,13 @@ class Processor:
         deadline = clock.now() + self._grace
         while self._busy() and clock.now() < deadline:
             with self._lock:
-                futures = list(self._slots)
-            for future in futures:
+                slots = list(self._slots)
+            for slot in slots:
                 remaining = deadline - clock.now()
                 if remaining <= 0:
                     break
-                with contextlib.suppress(Exception):
-                    future.result(timeout=min(remaining, self._lease / 3))
-            self._runner.renew(*self._claims(), clock.now())
+                slot.done.wait(min(remaining, self._lease / 3))
+            self._renew(clock.now())
         self._commits.close(self._lease)  # runs that ended are stored, not given back
         with self._lock:
             self._ready.clear()

@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 
 import remotetask
 from remotetask import App, Settings
+from remotetask.clock import Clock
 
 _local = threading.local()
 
@@ -43,7 +45,8 @@ def register(app: App) -> None:
             (ctx.job_id, ctx.attempt, os.getpid(), time.time()),
         ).fetchone()
         assert row is not None
-        time.sleep(input.get("ms", 0) / 1000)
+        ms = input.get("first_ms", input.get("ms", 0)) if ctx.attempt == 1 else input.get("ms", 0)
+        time.sleep(ms / 1000)
         conn.execute("UPDATE ledger SET t_end = %s WHERE id = %s", (time.time(), row[0]))
         return {"attempt": ctx.attempt, "pid": os.getpid()}
 
@@ -70,15 +73,33 @@ class FileClock:
         os.replace(tmp, self.path)
 
 
-def __getattr__(name: str) -> App:
-    """``cron_app``: an App on the simulated clock of ``$SIM_CLOCK``, polling every 10 ms.
+class FastClock:
+    """Simulated time running ``factor`` times the wall clock, from ``start`` at ``origin``.
 
-    Its tasks come from ``--tasks tests.faults.worker_tasks`` like the other workers'.
+    Every process given the same three numbers reads the same time, as machines
+    with synchronised clocks would.
     """
-    if name != "cron_app":
+
+    def __init__(self, origin: float, start: float, factor: float) -> None:
+        self.origin, self.start, self.factor = origin, start, factor
+
+    def now(self) -> float:
+        return self.start + (time.time() - self.origin) * self.factor
+
+
+def __getattr__(name: str) -> App:
+    """An App polling every 10 ms on a simulated clock shared by the test's processes.
+
+    ``cron_app`` reads the time from the file ``$SIM_CLOCK``; ``fast_cron_app`` runs
+    ``FastClock(*$SIM_FAST)`` (three comma-separated numbers). Their tasks come from
+    ``--tasks tests.faults.worker_tasks`` like the other workers'.
+    """
+    clocks: dict[str, Callable[[], Clock]] = {
+        "cron_app": lambda: FileClock(os.environ["SIM_CLOCK"]),
+        "fast_cron_app": lambda: FastClock(*map(float, os.environ["SIM_FAST"].split(","))),
+    }
+    if name not in clocks:
         raise AttributeError(name)
     return App(
-        os.environ["REMOTETASK_DATABASE"],
-        clock=FileClock(os.environ["SIM_CLOCK"]),
-        settings=Settings(wait_time=0.01),
+        os.environ["REMOTETASK_DATABASE"], clock=clocks[name](), settings=Settings(wait_time=0.01)
     )
