@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
+from remotetask.retry import RetryPolicy
 from tests.waiting import wait_until
 
 
@@ -141,6 +144,32 @@ def test_stop_gives_back_jobs_claimed_ahead_and_not_started(file_url: str) -> No
         ("queued", 0)
     ] * len(held)
     app.close()
+
+
+def test_a_job_claimed_ahead_then_taken_back_is_not_started(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: list[tuple[int, int]] = []
+    release = threading.Event()
+
+    @app.task(name="note", context=True, retry=RetryPolicy(max_attempts=3))
+    def note(ctx: remotetask.JobContext, input: object) -> None:
+        runs.append((ctx.job_id, ctx.attempt))
+
+    app.register("hold", lambda input: release.wait(10))
+    service.add("note")  # a short run makes the processor claim ahead
+    held = service.add("hold")
+    ahead = [service.add("note") for _ in range(3)]
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: service.counts().get(remotetask.PROCESSING) == 1 + len(ahead))
+    clock.advance(app.settings.lease_seconds + 1)  # this process looks frozen
+    assert service.runner.recover_expired(clock.now()) == 1 + len(ahead)  # another's rescue
+    wait_until(lambda: caplog.text.count("not started here") == len(ahead))
+    release.set()
+    wait_until(lambda: all(service.status(j) == "completed" for j in ahead))
+    service.stop_processing(wait=True)
+    assert sorted(a for j, a in runs if j in ahead) == [2] * len(ahead)
+    assert service.status(held) != "processing"
 
 
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
