@@ -362,12 +362,13 @@ class Processor:
         self._forget_lost_ahead(set(lost))
 
     def _forget_lost_ahead(self, lost: set[str]) -> None:
-        """Never start a job claimed ahead whose claim was taken back meanwhile."""
+        """Never start a job claimed ahead whose claim was taken back meanwhile; hold none."""
         with self._lock:
             gone = [claim for claim in self._ready if claim.key in lost]
             for claim in gone:
                 self._ready.remove(claim)
-                self._held.pop(claim.key, None)
+            for key in lost:
+                self._held.pop(key, None)
         for claim in gone:
             log.warning(
                 "job %s of %s: claimed ahead, then taken back while this process did not "
@@ -383,6 +384,8 @@ class Processor:
         for key, (_, timeout, claim, slot) in overdue:
             reason = f"timed out after {timeout:g} s"
             if self._runner.give_up(claim, reason, now, expired_only=False):
+                with self._lock:  # no longer ours: it neither counts nor is renewed
+                    self._held.pop(key, None)
                 self._abandon(key, slot)
             with self._lock:
                 self._deadlines.pop(key, None)
