@@ -170,7 +170,7 @@ def test_a_job_claimed_ahead_then_taken_back_is_not_started(
     for claim in taken:
         assert service.runner.give_up(claim, "taken back", later, expired_only=True)
     clock.advance(app.settings.lease_seconds / 3)  # this process's next renewal learns of it
-    wait_until(lambda: caplog.text.count("not started here") == len(ahead))
+    wait_until(lambda: caplog.text.count("not started here") >= len(ahead))
     clock.set(later)  # the jobs taken back are due again
     release.set()
     wait_until(lambda: all(service.status(j) == "completed" for j in ahead))
