@@ -241,19 +241,19 @@ workers are `remotetask worker --threads {args.threads}` processes.
 Targets: drain with one process at least 50 % of the raw one-per-transaction loop,
 add-to-start p50 at most 2 ms and p99 at most 5 ms.
 
-What bounds the drain: per job the worker makes four round trips (per processing pass
-the reads for unscheduled and due cron jobs, then the claim and the completion, each a
-single statement without BEGIN/COMMIT), as many as the raw loop (BEGIN, SELECT, UPDATE,
-COMMIT). The difference is Python: the processing thread hands each job to a job thread
-and back, builds a `Job` from the row and the outcome from the result, under the GIL;
-the worker process keeps about 70 % of a core busy while PostgreSQL takes the other one.
-More threads claim more jobs per pass (one per free slot, in one statement), which is
-why `--threads 1` drains at about half the rate of `--threads 8`. The completion's
-commit waits for the WAL flush (a completed job must stay completed); the claim's does
-not (`synchronous_commit` off for that statement: a claim lost in a server crash leaves
-the job queued, which at-least-once allows). The raw loop's own rate varies by up to a
-half between runs on this shared VM, hence the alternating rounds. Batching (the raw
-loop at 100 jobs per transaction) is what moves far past one job per transaction.
+What bounds the drain: a worker stores ended runs in group commits of up to 64, each one
+statement (`UPDATE … FROM (VALUES …)`, which also copies failed runs to their history),
+whose commit waits for the WAL flush; then it claims the next jobs with a second
+statement, whose commit does not (`synchronous_commit` off for that statement: a claim
+lost in a server crash leaves the job queued, which at-least-once allows). Both run in
+autocommit, so the hot path has no BEGIN/COMMIT: two round trips per batch, where the
+worker used to make four per job (BEGIN, finish, claim, COMMIT). What is left is the
+server's work per job: a claim and a finish are each a non-HOT update of a wide row
+that writes the indexes of `jobs` (up to ten, most of them for the console's listings),
+where the raw loop's table has one partial index, so with the server on the same two
+CPUs the drain is bound by PostgreSQL's CPU. Two worker processes split that work and
+overlap their round trips. The raw loop's own rate varies by up to a half between runs
+on this shared VM, hence the alternating rounds.
 
 Add-to-start latency is the add's commit, the NOTIFY delivered at commit, and the
 worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare

@@ -4,8 +4,9 @@ Run: .venv/bin/python bench/bench_sqlite.py [--jobs 10000] [--latency-samples 30
 
 Measures, in one run and on one file system:
 - enqueue N no-op jobs one call at a time and in bulk, vs raw INSERTs;
-- drain N jobs with one worker process (simple and multi processor), vs a raw
-  claim/finish loop (two write transactions per job, as a worker needs);
+- drain N jobs with one worker process (simple and multi processor) and with two
+  (simple processor each), vs a raw claim/finish loop (two write transactions per
+  job, as a worker needs);
 - add-to-start latency on an idle service (p50/p99);
 - the worker process's peak RSS.
 Prints a Markdown table for docs/benchmarks.md.
@@ -111,16 +112,23 @@ def ours_enqueue(url: str, jobs: int, bulk: bool) -> float:
     return elapsed
 
 
-def ours_drain(url: str, jobs: int, threads: int) -> tuple[float, int]:
-    """Drain in a separate worker process; returns (seconds, peak RSS in KiB)."""
-    done = subprocess.run(
-        [sys.executable, str(HERE / "drain_once.py"), url, str(jobs), str(threads)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    seconds, rss = done.stdout.split()
-    return float(seconds), int(rss)
+def ours_drain(url: str, jobs: int, threads: int, processes: int = 1) -> tuple[float, int]:
+    """Drain in separate worker processes started together; (seconds, peak RSS in KiB).
+
+    The seconds are the slowest process's, each counted from its start of processing.
+    """
+    command = [sys.executable, str(HERE / "drain_once.py"), url, str(jobs), str(threads)]
+    workers = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(processes)
+    ]
+    results = []
+    for worker in workers:
+        out, _ = worker.communicate()
+        if worker.returncode != 0:
+            raise RuntimeError(f"drain_once.py exited with {worker.returncode}")
+        seconds, rss = out.split()
+        results.append((float(seconds), int(rss)))
+    return max(s for s, _ in results), max(r for _, r in results)
 
 
 def latency(url: str, samples: int) -> tuple[list[float], list[float]]:
@@ -185,6 +193,9 @@ def main() -> None:
         _, multi_url = fresh("ours4.db")
         ours_enqueue(multi_url, jobs, bulk=True)
         multi_s, multi_rss = ours_drain(multi_url, jobs, 5)
+        _, pair_url = fresh("ours5.db")
+        ours_enqueue(pair_url, jobs, bulk=True)
+        pair_s, _ = ours_drain(pair_url, jobs, 1, processes=2)
         adds, delays = latency(fresh("latency.db")[1], args.latency_samples)
 
     def rate(seconds: float) -> float:
@@ -195,6 +206,7 @@ def main() -> None:
         ("enqueue, bulk (one transaction)", rate(ours_bulk), rate(raw_bulk)),
         ("drain, 1 process, simple processor", rate(simple_s), rate(raw_drain_s)),
         ("drain, 1 process, multi processor (5 threads)", rate(multi_s), rate(raw_drain_s)),
+        ("drain, 2 processes, simple processor each", rate(pair_s), rate(raw_drain_s)),
     ]
     print(f"SQLite {sqlite3.sqlite_version}, WAL, synchronous=FULL, {jobs} no-op jobs\n")
     print("| measurement | remotetask jobs/s | raw SQLite jobs/s | ratio |")

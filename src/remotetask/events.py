@@ -18,7 +18,8 @@ log = logging.getLogger("remotetask")
 
 
 class JobObserver(Protocol):
-    """Receives job events; both methods are called in the thread that caused them."""
+    """Receives job events, each in the thread that caused it (for a finished run, the
+    thread that stored it: the events of a group commit follow that commit)."""
 
     def job_submitted(self, ref: ServiceRef, tasks: list[str]) -> None:
         """Jobs of these tasks (one entry per job) were stored in the service ``ref``."""

@@ -7,6 +7,13 @@ keeps the runs' leases renewed, enforces task timeouts, recovers runs whose
 worker vanished, prunes old jobs, and on stop lets running jobs finish within
 the grace period before giving them back.
 
+Ended runs are stored in group commits (``finishing.py``), and while runs are
+short the processor holds up to ``CLAIM_AHEAD`` jobs claimed beyond its threads,
+so that a worker thread goes from one job to the next without waiting for a
+commit. Claimed-ahead jobs are taken in id order (the simple processor still runs
+one job at a time, oldest first), given back on a graceful stop, and recovered
+by their lease after a crash (docs/reliability.md).
+
 A Python thread cannot be killed, so a run given up at its task's timeout leaves
 its thread running: the slot is handed back at once and the thread is abandoned
 (its late result is refused), up to ``MAX_ABANDONED_THREADS`` per service. See
@@ -18,19 +25,27 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from remotetask.errors import StoreError
+from remotetask.finishing import GroupCommit
 from remotetask.maintenance import PRUNE_EVERY_S, heartbeat, prune_finished, register_worker
-from remotetask.runner import Firing, Runner
+from remotetask.runner import Firing, Ran, Runner
 from remotetask.settings import ProcessorKind
 from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
 
+COMMIT_BATCH = 64
+"""Most ended runs stored in one group commit."""
+CLAIM_AHEAD = 2 * COMMIT_BATCH
+"""Jobs claimed beyond the threads while runs are short: one batch runs while one commits."""
+SHORT_RUN_S = 0.005
+"""A run shorter than this makes claiming ahead worth it (it holds back little work)."""
 MAX_ABANDONED_THREADS = 16
 """Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
@@ -86,6 +101,15 @@ class Processor:
         """When the processing thread looks again, unless woken (set with its idle wait)."""
         self._deadlines: dict[str, tuple[float, float, Claim, _Slot]] = {}
         """Running claims whose task has a timeout: key -> (deadline, timeout, claim, slot)."""
+        self._held: dict[str, int] = {}
+        """Every job claimed and not yet stored or given back: key -> job id."""
+        self._ready: deque[Claim] = deque()
+        """Jobs claimed ahead, not started, oldest first."""
+        self._short = False
+        """Whether the latest run was short (claiming ahead only pays for short runs)."""
+        self._commits = GroupCommit(
+            runner, COMMIT_BATCH, self._want, self._stored, self._more_coming
+        )
         self._lost: set[str] = set()
         """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
 
@@ -99,6 +123,7 @@ class Processor:
             register_worker(self._engine, self._engine.clock.now())
         except StoreError as exc:
             log.warning("could not record worker %s yet: %s", self._engine.worker_name, exc)
+        self._commits.start()
         self._thread.start()
 
     def wake(self) -> None:
@@ -147,11 +172,50 @@ class Processor:
         if self._schedule_changed or now >= self._next_schedule_check:
             dispatched = self._fire_due_cron_jobs(now, free)
         if free > dispatched:
-            claims = self._runner.claim(now, free - dispatched)
+            claims = self._take_claims(now, free - dispatched)
             for claim in claims:
                 self._occupy_slot(self._work_through_queue, claim, now)
             dispatched += len(claims)
         return dispatched > 0 and self._busy() < self.kind.max_threads
+
+    def _take_claims(self, now: float, count: int) -> list[Claim]:
+        """Up to ``count`` claimed jobs to start, claiming more unless a commit is about to."""
+        with self._lock:
+            empty = not self._ready
+        want = self._want(0) if empty and not self._commits.busy() else 0
+        if want > 0:
+            self._add_claims(self._runner.claim(now, want))
+        with self._lock:
+            return [self._ready.popleft() for _ in range(min(count, len(self._ready)))]
+
+    def _want(self, ending: int) -> int:
+        """How many jobs to claim now that ``ending`` held ones are being stored."""
+        if self._stop.is_set():
+            return 0
+        ahead = CLAIM_AHEAD if self._short else 0
+        with self._lock:
+            return max(0, self.kind.max_threads + ahead - (len(self._held) - ending))
+
+    def _add_claims(self, claims: list[Claim]) -> None:
+        with self._lock:
+            self._held.update((c.key, c.job.id) for c in claims)
+            self._ready.extend(claims)
+
+    def _stored(self, runs: list[Ran], claims: list[Claim]) -> None:
+        """A group commit ended: its runs are no longer held, its claims are ready to run."""
+        with self._lock:
+            for ran in runs:
+                self._held.pop(ran.claim.key, None)
+        self._add_claims(claims)
+        self._wakeup.set()
+
+    def _more_coming(self, waiting: int) -> bool:
+        """Whether a run other than the ``waiting`` ones may end soon and join their commit."""
+        with self._lock:
+            return len(self._held) - waiting > 0 and (bool(self._ready) or self._busy_jobs())
+
+    def _busy_jobs(self) -> bool:
+        return any(r.job_id is not None for r in self._running.values())
 
     def _fire_due_cron_jobs(self, now: float, free: int) -> int:
         """Fire the due cron jobs, and note when to look at schedules again."""
@@ -189,24 +253,35 @@ class Processor:
             return len(self._slots)
 
     def _work_through_queue(self, claim: Claim, now: float) -> None:
-        """Run a claimed job, then claim and run the next from this same thread.
+        """Run a claimed job, hand it to the group commit, then run the next claimed one.
 
-        Claiming the follow-up here, rather than going back to the processing
-        thread, saves a thread hand-off per job when the queue is long.
+        Taking the follow-up here, rather than going back to the processing thread,
+        saves a thread hand-off per job when the queue is long.
         """
-        following: Claim | None = claim
-        while following is not None:
-            current = following
+        current: Claim | None = claim
+        while current is not None:
             self._watch_timeout(current, now)
-            with self._tracking(current.key, _Running(current.job.id, None)):
-                ran = self._runner.run(current, now, claim_next=self._still_running)
+            started = self._engine.clock.now()
+            try:
+                with self._tracking(current.key, _Running(current.job.id, None)):
+                    ran = self._runner.execute(current, now)
+            except BaseException:
+                with self._lock:  # nothing to store: its lease brings it back
+                    self._held.pop(current.key, None)
+                raise
+            self._short = ran.ended - started < SHORT_RUN_S
             if ran.outcome.next_call is not None:
                 self._schedule_changed = True  # a retry later on: the idle wait must know
-            following, now = ran.next, ran.ended
+            self._commits.add(ran)
+            current, now = self._next_ready(), max(ran.ended, self._engine.clock.now())
 
-    def _still_running(self) -> bool:
-        """Asked after each run: a stopping processor or an abandoned thread claims no more."""
-        return not self._stop.is_set() and not self._here.slot.abandoned
+    def _next_ready(self) -> Claim | None:
+        """The oldest job claimed ahead; none once stopping (they are given back) or for
+        an abandoned thread (its slot went to other jobs)."""
+        with self._lock:
+            if self._stop.is_set() or self._here.slot.abandoned or not self._ready:
+                return None
+            return self._ready.popleft()
 
     def _fire(self, firing: Firing, now: float) -> None:
         with self._tracking(firing.key, _Running(None, firing.run.id)):
@@ -254,9 +329,11 @@ class Processor:
     # -- leases -----------------------------------------------------------------------
 
     def _claims(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+        """What to renew: every held job (running, claimed ahead, or being stored), runs."""
         with self._lock:
+            held = list(self._held.items())
             items = list(self._running.items())
-        jobs = [(r.job_id, key) for key, r in items if r.job_id is not None]
+        jobs = [(job_id, key) for key, job_id in held]
         runs = [(r.run_id, key) for key, r in items if r.run_id is not None]
         return jobs, runs
 
@@ -293,6 +370,23 @@ class Processor:
                     running.job_id if running.job_id is not None else running.run_id,
                     self._ref,
                 )
+        self._forget_lost_ahead(set(lost))
+
+    def _forget_lost_ahead(self, lost: set[str]) -> None:
+        """Never start a job claimed ahead whose claim was taken back meanwhile; hold none."""
+        with self._lock:
+            gone = [claim for claim in self._ready if claim.key in lost]
+            for claim in gone:
+                self._ready.remove(claim)
+            for key in lost:
+                self._held.pop(key, None)
+        for claim in gone:
+            log.warning(
+                "job %s of %s: claimed ahead, then taken back while this process did not "
+                "renew it; not started here",
+                claim.job.id,
+                self._ref,
+            )
 
     def _enforce_timeouts(self, now: float) -> None:
         """Give up runs past their task's timeout, and hand their slots to other jobs."""
@@ -301,6 +395,8 @@ class Processor:
         for key, (_, timeout, claim, slot) in overdue:
             reason = f"timed out after {timeout:g} s"
             if self._runner.give_up(claim, reason, now, expired_only=False):
+                with self._lock:  # no longer ours: it neither counts nor is renewed
+                    self._held.pop(key, None)
                 self._abandon(key, slot)
             with self._lock:
                 self._deadlines.pop(key, None)
@@ -327,7 +423,10 @@ class Processor:
         )
 
     def _drain(self) -> None:
-        """After a stop: let running jobs finish within the grace period, then give them back."""
+        """After a stop: let running jobs finish within the grace period, then give them back.
+
+        Jobs claimed ahead and not started are given back too.
+        """
         clock = self._engine.clock
         deadline = clock.now() + self._grace
         while self._busy() and clock.now() < deadline:
@@ -339,6 +438,9 @@ class Processor:
                     break
                 slot.done.wait(min(remaining, self._lease / 3))
             self._renew(clock.now())
+        self._commits.close(self._lease)  # runs that ended are stored, not given back
+        with self._lock:
+            self._ready.clear()
         jobs, _runs = self._claims()
         for job_id, key in jobs:
             if self._runner.release(job_id, key):

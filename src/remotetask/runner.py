@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
@@ -24,11 +24,13 @@ from remotetask.failures import exception_text, exception_type
 from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
-from remotetask.store import Claim
+from remotetask.store import Claim, Finish
 
 log = logging.getLogger("remotetask")
 
 WORKER_LOST = "the worker running this job stopped answering (lease expired)"
+
+T = TypeVar("T")
 
 ContextFactory = Callable[[Job, str], Any]
 """Makes what a context task receives, from the job and its claim key."""
@@ -45,12 +47,11 @@ class Firing:
 
 @dataclass(frozen=True, slots=True)
 class Ran:
-    """How a run ended: its outcome, when, whether it was stored, and the next claim if any."""
+    """A run that ended: the claim it ran under, its outcome and when (stored or not yet)."""
 
+    claim: Claim
     outcome: Outcome
     ended: float
-    stored: bool
-    next: Claim | None = None
 
 
 class Runner:
@@ -68,44 +69,45 @@ class Runner:
         lease_until = now + self.engine.settings.lease_seconds
         return self.engine.store.claim(self.ref, now, limit, self.engine.worker_name, lease_until)
 
-    def run(self, claim: Claim, now: float, *, claim_next: Callable[[], bool] | None = None) -> Ran:
-        """Run a claimed job and store how it ended (refused if the claim was superseded).
+    def run(self, claim: Claim, now: float) -> bool:
+        """Run a claimed job and store how it ended; report whether it was stored."""
+        (stored,), _ = self.store([self.execute(claim, now)], 0)
+        return stored
 
-        When ``claim_next`` (asked once the task has returned) says so, the outcome is
-        stored and the service's next due job claimed in one transaction (one commit
-        per job on a long queue).
-        """
+    def execute(self, claim: Claim, now: float) -> Ran:
+        """Call the task of a claimed job; nothing is stored (see ``store``)."""
         outcome = self._execute(claim.job, claim.key, now)
-        ended = max(now, self.engine.clock.now())  # never before the pass's ``now``
-        following: Claim | None = None
-        stored: bool | None = None
-        if claim_next is not None and claim_next():
-            try:
-                stored, claims = self.engine.store.finish_and_claim(
-                    claim.job.id,
-                    claim.key,
-                    outcome,
-                    ended,
+        return Ran(claim, outcome, max(now, self.engine.clock.now()))  # never before ``now``
+
+    def store(self, runs: Sequence[Ran], limit: int) -> tuple[list[bool], list[Claim]]:
+        """Store ended runs in one commit, then claim up to ``limit`` next jobs with it.
+
+        Each run is refused if its claim was superseded (given up, released, taken
+        by a rescuer). Observers hear of a run only once it is stored, so nothing is
+        reported that a crash could still take back. Waits out a short database
+        outage (see ``_persist``).
+        """
+        finishes = [Finish(r.claim.job.id, r.claim.key, r.outcome, r.ended) for r in runs]
+        lease = self.engine.settings.lease_seconds
+        worker = self.engine.worker_name
+
+        def write() -> tuple[list[bool], list[Claim]]:
+            now = self.engine.clock.now()
+            return self.engine.store.finish_many(
+                finishes, self.ref, limit, worker, now, now + lease
+            )
+
+        stored, claims = self._persist(write)
+        for ran, ok in zip(runs, stored, strict=True):
+            if ok:
+                self.engine.notify_finished(self.ref, ran.claim.job, ran.outcome, ran.ended)
+            else:
+                log.warning(
+                    "job %s of %s: its claim was taken back while it ran; result discarded",
+                    ran.claim.job.id,
                     self.ref,
-                    self.engine.worker_name,
-                    ended + self.engine.settings.lease_seconds,
                 )
-                following = claims[0] if claims else None
-            except Exception:
-                log.exception("storing job %s of %s failed; retrying", claim.job.id, self.ref)
-        if stored is None:
-            stored = self._persist(
-                lambda: self.engine.store.finish(claim.job.id, claim.key, outcome, ended)
-            )
-        if stored:
-            self.engine.notify_finished(self.ref, claim.job, outcome, ended)
-        else:
-            log.warning(
-                "job %s of %s: its claim was taken back while it ran; result discarded",
-                claim.job.id,
-                self.ref,
-            )
-        return Ran(outcome, ended, stored, following)
+        return stored, claims
 
     def give_up(self, claim: Claim, reason: str, now: float, *, expired_only: bool) -> bool:
         """End a run that gave no answer (lease lost, timed out): retried or failed by policy.
@@ -249,7 +251,7 @@ class Runner:
                 QUEUED, error=message, traceback=trace, next_call=now + delay, error_type=kind
             )
 
-    def _persist(self, write: Callable[[], bool]) -> bool:
+    def _persist(self, write: Callable[[], T]) -> T:
         """Retry writing an outcome while the database is unreachable, for up to one lease.
 
         A result is worth waiting for: giving up means the job runs again after its

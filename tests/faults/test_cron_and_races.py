@@ -48,9 +48,11 @@ def test_three_schedulers_on_a_shared_simulated_clock_fire_each_minute_once(
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             for minute in range(1, MINUTES + 1):
                 clock.set(start + 60 * minute)
+                # Wait for the run to be stored, not only for the task to end: a clock
+                # moved 60 s on while the outcome is on its way expires its 30 s lease.
                 wait_for(
                     lambda: conn.execute(
-                        "SELECT count(*) FROM ledger WHERE t_end IS NOT NULL"
+                        "SELECT count(*) FROM cron_runs WHERE ended IS NOT NULL"
                     ).fetchone(),
                     lambda row, m=minute: row is not None and row[0] >= m,  # type: ignore[misc]
                     30,

@@ -5,8 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
+from remotetask.retry import RetryPolicy
 from tests.waiting import wait_until
 
 
@@ -120,6 +123,81 @@ def test_a_run_that_ends_during_a_stop_claims_no_next_job(file_url: str) -> None
     assert service.status(first) == "completed"
     assert service.jobs[second].status == "queued"
     assert service.jobs[second].attempts == 0
+    app.close()
+
+
+def test_stop_gives_back_jobs_claimed_ahead_and_not_started(file_url: str) -> None:
+    app = App(file_url)
+    release = threading.Event()
+    app.register("quick", lambda input: None)
+    app.register("hold", lambda input: release.wait(10))
+    service = app.add_service("site1@Svc")
+    quick = service.add("quick")  # a short run makes the processor claim ahead
+    held = [service.add("hold") for _ in range(6)]
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: service.status(held[0]) == "processing")
+    wait_until(lambda: service.counts().get(remotetask.PROCESSING) == len(held))
+    service.stop_processing(grace=0.1, wait=True)
+    release.set()
+    assert service.status(quick) == "completed"
+    assert [(service.jobs[j].status, service.jobs[j].attempts) for j in held] == [
+        ("queued", 0)
+    ] * len(held)
+    app.close()
+
+
+def test_a_job_claimed_ahead_then_taken_back_is_not_started(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    runs: list[tuple[int, int]] = []
+    release = threading.Event()
+
+    @app.task(name="note", context=True, retry=RetryPolicy(max_attempts=3))
+    def note(ctx: remotetask.JobContext, input: object) -> None:
+        runs.append((ctx.job_id, ctx.attempt))
+
+    app.register("hold", lambda input: release.wait(10))
+    service.add("note")  # a short run makes the processor claim ahead
+    held = service.add("hold")
+    ahead = [service.add("note") for _ in range(3)]
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: service.counts().get(remotetask.PROCESSING) == 1 + len(ahead))
+    # Another process's rescuer, as it would act once this one looked frozen past its
+    # lease (the clock stays put meanwhile, so no renewal here can race the rescue).
+    later = clock.now() + app.settings.lease_seconds + 1
+    taken = service.store.expired_claims(service.ref, later)
+    assert len(taken) == 1 + len(ahead)
+    for claim in taken:
+        assert service.runner.give_up(claim, "taken back", later, expired_only=True)
+    clock.advance(app.settings.lease_seconds / 3)  # this process's next renewal learns of it
+    wait_until(lambda: caplog.text.count("not started here") >= len(ahead))
+    clock.set(later)  # the jobs taken back are due again
+    release.set()
+    wait_until(lambda: all(service.status(j) == "completed" for j in ahead))
+    service.stop_processing(wait=True)
+    assert sorted(a for j, a in runs if j in ahead) == [2] * len(ahead)
+    assert service.status(held) != "processing"
+
+
+def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
+    app = App(file_url)
+    app.register("quick", lambda input: input)
+    service = app.add_service("site1@Svc")
+    seen: list[str] = []
+
+    class Check:
+        def job_submitted(self, ref: object, tasks: list[str]) -> None:
+            pass
+
+        def job_finished(self, ref: object, job: remotetask.Job, out: object, at: float) -> None:
+            seen.append(service.status(job.id))
+
+    app.observers.append(Check())
+    ids = service.add_many("quick", range(200))
+    service.start_processing(MultiProcessor(max_threads=4))
+    wait_until(lambda: len(seen) == len(ids))
+    service.stop_processing(wait=True)
+    assert set(seen) == {"completed"}
     app.close()
 
 

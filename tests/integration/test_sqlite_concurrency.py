@@ -34,6 +34,7 @@ def test_four_processes_of_four_threads_claim_5000_jobs_exactly_once(
                 str(log),
                 str(THREADS),
                 str(JOBS),
+                str(PROCESSES),
             ],
             stderr=subprocess.PIPE,
             text=True,

@@ -27,7 +27,7 @@ from remotetask.jobs import (
     Status,
 )
 from remotetask.retry import RetryPolicy
-from remotetask.store import open_store
+from remotetask.store import Finish, open_store
 from remotetask.workers import WorkerInfo
 
 LEASE = 30.0
@@ -168,6 +168,44 @@ def test_stale_completion_is_refused(app: App, service: TaskService, clock: Froz
     assert store.finish(job_id, second.key, Outcome(COMPLETED, '"ok"'), clock.now()) is True
     assert store.finish(job_id, second.key, late, clock.now()) is False
     assert (service.status(job_id), service.result(job_id)) == (COMPLETED, "ok")
+
+
+def test_finish_many_guards_each_run_by_its_own_claim_and_claims_the_next(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    ids = [service.add("echo", n) for n in range(6)]
+    store, now = app.store, clock.now()
+    done, stale, failed, cancelled = store.claim(service.ref, now, 4, "w", now + LEASE)
+    assert store.request_cancel(service.ref, cancelled.job.id)
+    store.release(stale.job.id, stale.key)
+    finishes = [
+        Finish(done.job.id, done.key, Outcome(COMPLETED, '"ok"'), now + 1),
+        Finish(stale.job.id, stale.key, Outcome(COMPLETED, '"stale"'), now + 1),
+        Finish(failed.job.id, failed.key, Outcome(ERROR, error="boom", error_type="E"), now + 2),
+        Finish(cancelled.job.id, cancelled.key, Outcome(COMPLETED, '"late"'), now + 2),
+    ]
+    stored, claims = store.finish_many(finishes, service.ref, 2, "w", now + 3, now + LEASE)
+    assert stored == [True, False, True, True]
+    assert [c.job.id for c in claims] == [stale.job.id, ids[4]]
+    assert [c.job.attempts for c in claims] == [1, 1]
+    assert (service.status(done.job.id), service.result(done.job.id)) == (COMPLETED, "ok")
+    assert service.status(failed.job.id) == ERROR
+    assert [e.error for e in store.attempt_errors(service.ref, failed.job.id)] == ["boom"]
+    assert service.status(cancelled.job.id) == CANCELLED
+    assert store.attempt_errors(service.ref, done.job.id) == []
+    again, more = store.finish_many(finishes[:1], service.ref, 0, "w", now + 4, now + LEASE)
+    assert (again, more) == ([False], [])
+    assert service.status(ids[5]) == QUEUED
+
+
+def test_finish_many_of_nothing_only_claims(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    job_id = service.add("echo", 1)
+    now = clock.now()
+    stored, claims = app.store.finish_many([], service.ref, 3, "w", now, now + LEASE)
+    assert (stored, [c.job.id for c in claims]) == ([], [job_id])
+    assert claims[0].job.service == str(service.ref)
 
 
 def test_renewal_names_the_claims_taken_back(

@@ -38,6 +38,16 @@ class Claim:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """How one run ended, for ``finish_many``: written only if ``key`` is still its claim."""
+
+    job_id: int
+    key: str
+    outcome: Outcome
+    ended: float
+
+
 class Store(Protocol):
     """Domain-level storage verbs; every query is scoped to one service."""
 
@@ -127,17 +137,23 @@ class Store(Protocol):
         before ``now`` (how a rescuer avoids overwriting a live run).
         """
 
-    def finish_and_claim(
+    def finish_many(
         self,
-        job_id: int,
-        key: str,
-        outcome: Outcome,
-        now: float,
+        finishes: Sequence[Finish],
         ref: ServiceRef,
+        limit: int,
         worker: str,
+        now: float,
         lease_until: float,
-    ) -> tuple[bool, list[Claim]]:
-        """``finish`` and ``claim`` of one next job, in one transaction (one commit per job)."""
+    ) -> tuple[list[bool], list[Claim]]:
+        """Store finished runs in one commit, then claim up to ``limit`` next jobs of ``ref``.
+
+        Each finish is ``finish`` of its own job and is guarded by its own claim key:
+        the flags say which were stored. The finishes are durable when this returns.
+        The claim (as ``claim``, with ``now`` and ``lease_until``) may share their
+        commit; where it does not and it fails, the finishes stand and no job is
+        claimed.
+        """
 
     def release(self, job_id: int, key: str) -> bool:
         """Give a claimed job back to the queue without counting the attempt."""

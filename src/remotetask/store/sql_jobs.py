@@ -34,7 +34,7 @@ from remotetask.store._sqlbase import (
     row_to_job,
     status_values,
 )
-from remotetask.store.base import Claim, NewJob
+from remotetask.store.base import Claim, Finish, NewJob
 
 INSERT_JOB = (
     "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
@@ -51,7 +51,13 @@ class JobVerbs(SqlVerbs):
 
     @abstractmethod
     def _claim_rows(
-        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        service_id: int,
+        now: float,
+        limit: int,
+        params: Sequence[Any],
     ) -> list[Any]:
         """Mark due jobs as claimed (``SET`` values in ``params``) and return their rows."""
 
@@ -237,9 +243,8 @@ class JobVerbs(SqlVerbs):
         worker: str,
         lease_until: float,
     ) -> list[Claim]:
-        rows = self._claim_rows(
-            cur, self._service_id(cur, ref), now, limit, (now, lease_until, worker)
-        )
+        sid = self._service_id(cur, ref)
+        rows = self._claim_rows(cur, ref, sid, now, limit, (now, lease_until, worker))
         claims = [row_to_claim(row) for row in rows]
         claims.sort(key=lambda c: c.job.id)
         return claims
@@ -250,19 +255,22 @@ class JobVerbs(SqlVerbs):
         with self._tx(write=True, single=True) as cur:
             return self._finish(cur, job_id, key, outcome, now, expired_only)
 
-    def finish_and_claim(
+    def finish_many(
         self,
-        job_id: int,
-        key: str,
-        outcome: Outcome,
-        now: float,
+        finishes: Sequence[Finish],
         ref: ServiceRef,
+        limit: int,
         worker: str,
+        now: float,
         lease_until: float,
-    ) -> tuple[bool, list[Claim]]:
+    ) -> tuple[list[bool], list[Claim]]:
+        """One transaction, so one commit (one fsync on SQLite) for the batch and the claim."""
         with self._tx(write=True) as cur:
-            finished = self._finish(cur, job_id, key, outcome, now, False)
-            return finished, self._claim(cur, ref, now, 1, worker, lease_until)
+            stored = [
+                self._finish(cur, f.job_id, f.key, f.outcome, f.ended, False) for f in finishes
+            ]
+            claims = self._claim(cur, ref, now, limit, worker, lease_until) if limit > 0 else []
+        return stored, claims
 
     def _finish(
         self,

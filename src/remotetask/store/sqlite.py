@@ -19,7 +19,8 @@ from typing import Any, cast
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
-from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholders
+from remotetask.refs import ServiceRef
+from remotetask.store._sqlbase import Cursor
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
@@ -28,6 +29,12 @@ MIN_FREE_BYTES = 1024 * 1024
 """Free disk below which writes count as failing (readiness)."""
 
 BUSY_TIMEOUT_S = 30.0
+CLAIMED = (
+    "id, ?, ?, task, input, status, result, error, traceback, attempts, progress, "
+    "progress_message, created, started, ended, schedule, next_call, cancel_requested, "
+    "claim, error_type, paused"
+)
+"""``JOB_COLUMNS`` as a claim's RETURNING gives them (site and name bound as values)."""
 _NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
 
 
@@ -165,15 +172,26 @@ class SQLiteStore(SqlStore):
         return list(range(last - len(rows) + 1, last + 1))
 
     def _claim_rows(
-        self, cur: Cursor, service_id: int, now: float, limit: int, params: Sequence[Any]
+        self,
+        cur: Cursor,
+        ref: ServiceRef,
+        service_id: int,
+        now: float,
+        limit: int,
+        params: Sequence[Any],
     ) -> list[Any]:
+        """One statement: the rows come back from the UPDATE itself, no second SELECT.
+
+        RETURNING cannot join ``services``, so the service's site and name are bound
+        as values (the claim is scoped to that one service).
+        """
         cur.execute(
             "UPDATE jobs SET status = ?, attempts = attempts + 1, started = ?, ended = NULL, "
             "lease_until = ?, worker = ?, claim = lower(hex(randomblob(12))), "
             "cancel_requested = 0, progress = NULL, progress_message = NULL "
             "WHERE id IN (SELECT id FROM jobs WHERE service_id = ? AND status IN (?, ?) "
             "AND ((status = ? AND (next_call IS NULL OR next_call <= ?)) "
-            "OR (status = ? AND next_call <= ?)) ORDER BY id LIMIT ?) RETURNING id",
+            f"OR (status = ? AND next_call <= ?)) ORDER BY id LIMIT ?) RETURNING {CLAIMED}",
             (
                 str(PROCESSING),
                 *params,
@@ -185,13 +203,9 @@ class SQLiteStore(SqlStore):
                 str(DELAYED),
                 now,
                 limit,
+                ref.site,
+                ref.name,
             ),
-        )
-        ids = [row[0] for row in cur.fetchall()]
-        if not ids:
-            return []
-        cur.execute(
-            f"SELECT {JOB_COLUMNS} FROM {JOB_FROM} WHERE j.id IN ({placeholders(len(ids))})", ids
         )
         return cur.fetchall()
 
