@@ -414,6 +414,34 @@ def raw_figures(sqlite_folder: Path, pg_url: str, args: argparse.Namespace) -> d
 
 # -- the report -------------------------------------------------------------------------
 
+BOUNDS = """How it is measured, and what bounds each figure:
+
+- **Enqueue one by one**: every `add` (Huey: every task call) is a durable commit, so the
+  machine's flush time (SQLite's fsync of the WAL; PostgreSQL's WAL flush) dominates and
+  drifts between runs on a shared VM. Each system runs in turn in `--rounds` rounds; the
+  ratio to the raw loop (a bare one-index table, one transaction per job, same
+  durability) is the median of the ratios within a round.
+- **Bulk**: `add_many` of 1,000 jobs per call. On SQLite the Python per job (checking
+  and encoding its input, the row) and SQLite's insert into the jobs table's five
+  indexes (the raw table has one); on PostgreSQL one `INSERT … SELECT FROM unnest`
+  statement per call, bound by the server's insert and index work. Huey has no bulk
+  enqueue.
+- **Drains**: one worker process (`SimpleProcessor`; Huey: one consumer thread), a
+  `MultiProcessor(2)` (Huey: two threads), two processes (Huey: two worker processes),
+  timed from the first `mark` task to the last, around `--jobs` no-op jobs. These are
+  the claim and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
+- **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
+  after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
+  PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
+  with its fsync) and two thread hand-offs in the worker, so the p99 follows the
+  machine's fsync and scheduling tails. Huey's SQLite consumer polls, from 100 ms
+  backing off up to 10 s; its Redis consumer blocks on `BRPOP`.
+- **Idle worker CPU**: user plus system time of the idle worker over 5 s, from
+  `/proc` (10 ms ticks, so 0.2 % is one tick).
+- **Worker RSS**: peak RSS (`VmHWM`) of the one-thread drain's worker process, which
+  is this script importing only remotetask (or Huey) and the task.
+"""
+
 
 def fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
@@ -574,7 +602,8 @@ Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL 
 Issue 9's goals, as ratios of the figures above:
 
 {goals(results)}
-"""
+
+{BOUNDS}"""
     if args.write:
         write_section(text)
     print(text)

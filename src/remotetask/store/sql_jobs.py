@@ -61,7 +61,8 @@ class JobVerbs(SqlVerbs):
     def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
         if not jobs:
             return []
-        if any(job.idempotency_key is not None for job in jobs):
+        keys = [job.idempotency_key for job in jobs]
+        if keys.count(None) < len(keys):  # any key (a list's count is cheaper than any())
             with self._tx(write=True) as cur:
                 sid = self._service_id(cur, ref)
                 ids = [self._insert_once(cur, sid, job, now) for job in jobs]
