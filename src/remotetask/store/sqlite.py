@@ -22,6 +22,7 @@ from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholders
+from remotetask.store.base import Claim
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_jobs import INSERT_JOB
 from remotetask.store.sqlitewake import Announcer, Listener, listen
@@ -160,6 +161,26 @@ class SQLiteStore(SqlStore):
             self._announcer.own = self._listener.name
         self._listener.add(callback)
 
+    def claim(
+        self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
+    ) -> list[Claim]:
+        """As on every backend, but the commit does not wait for its fsync.
+
+        ``synchronous=NORMAL`` for this one transaction, as PostgreSQL's claim runs with
+        ``synchronous_commit`` off: a claim lost to a power failure leaves its job
+        queued, to run again, which at-least-once allows; a process crash loses nothing;
+        and the next durable commit (an add, a finish) flushes the WAL with the claim in
+        it. It takes one fsync off the time from an add to the job starting.
+        """
+        if self._shared is not None:
+            return super().claim(ref, now, limit, worker, lease_until)
+        conn = self._connection()
+        conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            return super().claim(ref, now, limit, worker, lease_until)
+        finally:
+            _restore_full_sync(conn)
+
     # -- what this dialect does its own way ------------------------------------------
 
     def _insert_rows(
@@ -214,6 +235,13 @@ class SQLiteStore(SqlStore):
     def _table_names(self, cur: Cursor) -> set[str]:
         cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return {row[0] for row in cur.fetchall()} - {"sqlite_sequence"}
+
+
+def _restore_full_sync(conn: sqlite3.Connection) -> None:
+    """Back to ``synchronous=FULL``, which every other write of this connection relies on."""
+    if conn.in_transaction:
+        conn.rollback()
+    conn.execute("PRAGMA synchronous=FULL")
 
 
 def _begin_immediate(cur: Cursor) -> None:
