@@ -357,12 +357,28 @@ RAW_PG_TABLE = (
 RAW_PG_INSERT = "INSERT INTO q (task, input, status, created) VALUES ('noop', %s, 'queued', %s)"
 
 
+def wait_for_postgres(url: str, timeout: float = 120.0) -> None:
+    """Other test runs on a shared machine restart the server now and then: wait it out."""
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1.0)
+
+
 def raw_pg_single(base_url: str, count: int) -> float:
     """Autocommit INSERTs: one committed (flushed) transaction per job, as an ``add``."""
     import psycopg
 
     from bench_postgres import fresh_schema
 
+    wait_for_postgres(base_url)
     with fresh_schema(base_url) as url, psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RAW_PG_TABLE)
         started = time.perf_counter()
@@ -394,6 +410,7 @@ def raw_figures(sqlite_folder: Path, pg_url: str, args: argparse.Namespace) -> d
     from bench_postgres import bench_raw, fresh_schema
     from bench_sqlite import raw_drain, raw_enqueue
 
+    wait_for_postgres(pg_url)
     path = sqlite_folder / "raw-drain.db"
     raw_enqueue(path, args.jobs, bulk=True)
     sqlite_raw = Figures(
@@ -552,6 +569,7 @@ def main() -> None:
         def pg() -> AbstractContextManager[str]:
             from bench_postgres import fresh_schema
 
+            wait_for_postgres(args.url)
             return fresh_schema(args.url)
 
         systems = {
