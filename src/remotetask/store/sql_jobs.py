@@ -72,7 +72,7 @@ class JobVerbs(SqlVerbs):
             with self._tx(write=True, single=True) as cur:
                 sid = self._service_id(cur, ref)
                 rows = [
-                    (sid, job.task, job.input_json, job.status.value, job.schedule_json, now, None)
+                    (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
                     for job in jobs
                 ]
                 ids = self._insert_rows(cur, ref, rows)
@@ -89,7 +89,7 @@ class JobVerbs(SqlVerbs):
             sid,
             job.task,
             job.input_json,
-            job.status.value,
+            str(job.status),
             job.schedule_json,
             now,
             job.idempotency_key,

@@ -106,6 +106,8 @@ class Listener:
 
     def stop(self) -> None:
         self._stop.set()
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as poke:
+            poke.sendto(b"", self.path)  # ends the thread's wait now, not at its timeout
         with contextlib.suppress(OSError):
             os.unlink(self.path)
         self._thread.join(RECEIVE_TIMEOUT_S * 4)
@@ -118,6 +120,8 @@ class Listener:
             except TimeoutError:
                 continue
             except OSError:
+                return
+            if self._stop.is_set():
                 return
             self._subscribers.deliver(payload.decode(errors="replace"))
 
