@@ -327,11 +327,8 @@ def pickup(system: System, samples: int, marks: Marks) -> tuple[float, float, fl
 
 
 def measure(system: System, args: argparse.Namespace, marks: Marks) -> Figures:
-    """Every figure but the one-by-one enqueue (``single_rounds`` measures that)."""
+    """Every figure but the enqueue rates (``rounds`` measures those)."""
     figures = Figures()
-    print(f"  {system.name}: bulk enqueue", file=sys.stderr, flush=True)
-    if system.has_bulk:
-        figures.bulk = enqueue_rate(system, args.jobs, bulk=True)
     for label, threads, processes in (("1t", 1, 1), ("2t", 2, 1), ("2p", 1, 2)):
         print(f"  {system.name}: drain {label}", file=sys.stderr, flush=True)
         rate, rss = drain_rate(system, args.jobs, threads, processes, marks)
@@ -387,10 +384,10 @@ def raw_pg_single(base_url: str, count: int) -> float:
         return count / (time.perf_counter() - started)
 
 
-def single_rounds(
-    runs: dict[str, Callable[[int], float]], count: int, rounds: int
+def rounds(
+    runs: dict[str, Callable[[int], float]], count: int, rounds: int, what: str
 ) -> dict[str, list[float]]:
-    """One-by-one enqueue rates, every system in turn, ``rounds`` times.
+    """Enqueue rates, every system in turn, ``rounds`` times.
 
     An add is a commit and its flush, whose time drifts on a shared machine:
     alternating lets each system be compared with the raw loop of its own round.
@@ -398,35 +395,59 @@ def single_rounds(
     rates: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            print(f"  {name}: enqueue one by one", file=sys.stderr, flush=True)
+            print(f"  {name}: {what}", file=sys.stderr, flush=True)
             rates[name].append(run(count // rounds))
     return rates
 
 
-def raw_figures(sqlite_folder: Path, pg_url: str, args: argparse.Namespace) -> dict[str, Figures]:
-    """The raw loops' bulk insert and drain (bench_sqlite's and bench_postgres's drains)."""
+def raw_sqlite_bulk(folder: Path, count: int) -> float:
+    """``executemany`` of 1,000 rows per transaction into bench_sqlite's raw table."""
+    import json
+
+    from bench_sqlite import raw_connection
+
+    conn = raw_connection(folder / f"{uuid.uuid4().hex[:8]}.db")
+    insert = (
+        "INSERT INTO q (service, task, input, status, created) VALUES (1, 'noop', ?, 'queued', ?)"
+    )
+    started = time.perf_counter()
+    for start in range(0, count, CHUNK):
+        conn.execute("BEGIN IMMEDIATE")
+        rows = [(json.dumps(n), time.time()) for n in range(start, min(count, start + CHUNK))]
+        conn.executemany(insert, rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return count / elapsed
+
+
+def raw_pg_bulk(base_url: str, count: int) -> float:
+    """``executemany`` of 1,000 rows per transaction (psycopg pipelines it)."""
     import psycopg
 
-    from bench_postgres import bench_raw, fresh_schema
-    from bench_sqlite import raw_drain, raw_enqueue
+    from bench_postgres import fresh_schema
 
-    wait_for_postgres(pg_url)
-    path = sqlite_folder / "raw-drain.db"
-    raw_enqueue(path, args.jobs, bulk=True)
-    sqlite_raw = Figures(
-        bulk=args.jobs / raw_enqueue(sqlite_folder / "raw2.db", args.jobs, bulk=True),
-        drain={"1t": args.jobs / raw_drain(path)},
-    )
-    with fresh_schema(pg_url) as url, psycopg.connect(url, autocommit=True) as conn:
+    wait_for_postgres(base_url)
+    with fresh_schema(base_url) as url, psycopg.connect(url, autocommit=True) as conn:
         conn.execute(RAW_PG_TABLE)
         started = time.perf_counter()
-        for start in range(0, args.jobs, CHUNK):
+        for start in range(0, count, CHUNK):
             with conn.transaction(), conn.cursor() as cur:
-                rows = [(str(n), time.time()) for n in range(start, start + CHUNK)]
+                rows = [(str(n), time.time()) for n in range(start, min(count, start + CHUNK))]
                 cur.executemany(RAW_PG_INSERT, rows)
-        bulk = args.jobs / (time.perf_counter() - started)
-    pg_raw = Figures(bulk=bulk, drain={"1t": bench_raw(pg_url, args.jobs, 1)})
-    return {RAW_SQLITE: sqlite_raw, RAW_PG: pg_raw}
+        return count / (time.perf_counter() - started)
+
+
+def raw_drains(sqlite_folder: Path, pg_url: str, jobs: int) -> dict[str, float]:
+    """The raw loops' drains: bench_sqlite's (two commits per job), bench_postgres's."""
+    from bench_postgres import bench_raw
+    from bench_sqlite import raw_drain, raw_enqueue
+
+    path = sqlite_folder / "raw-drain.db"
+    raw_enqueue(path, jobs, bulk=True)
+    sqlite_rate = jobs / raw_drain(path)
+    wait_for_postgres(pg_url)
+    return {RAW_SQLITE: sqlite_rate, RAW_PG: bench_raw(pg_url, jobs, 1)}
 
 
 # -- the report -------------------------------------------------------------------------
@@ -438,7 +459,8 @@ BOUNDS = """How it is measured, and what bounds each figure:
   drifts between runs on a shared VM. Each system runs in turn in `--rounds` rounds; the
   ratio to the raw loop (a bare one-index table, one transaction per job, same
   durability) is the median of the ratios within a round.
-- **Bulk**: `add_many` of 1,000 jobs per call. On SQLite the Python per job (checking
+- **Bulk**: `add_many` of 1,000 jobs per call, in rounds like the above (the median
+  is shown; `--jobs` split over the rounds). On SQLite the Python per job (checking
   and encoding its input, the row) and SQLite's insert into the jobs table's five
   indexes (the raw table has one); on PostgreSQL one `INSERT … SELECT FROM unnest`
   statement per call, bound by the server's insert and index work. Huey has no bulk
@@ -549,7 +571,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs per bulk and drain phase")
     parser.add_argument("--single", type=int, default=2_000, help="jobs added one by one")
     parser.add_argument("--samples", type=int, default=200, help="pickup samples per system")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of one-by-one enqueue")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of each enqueue measure")
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
@@ -562,6 +584,7 @@ def main() -> None:
         serve(args.serve[0], args.serve[1], int(args.serve[2]))
         return
     results: dict[str, Figures] = {}
+    load_before = os.getloadavg()[0]
     marks = Marks()
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_DIR")) as tmp:
         folder = Path(tmp)
@@ -589,12 +612,22 @@ def main() -> None:
         if "raw" in wanted:
             runs[RAW_SQLITE] = functools.partial(raw_sqlite_single, folder)
             runs[RAW_PG] = functools.partial(raw_pg_single, args.url)
-        singles = single_rounds(runs, args.single, args.rounds)
+        singles = rounds(runs, args.single, args.rounds, "enqueue one by one")
+        bulk_runs: dict[str, Callable[[int], float]] = {
+            system.name: functools.partial(enqueue_rate, system, bulk=True)
+            for system in chosen.values()
+            if system.has_bulk
+        }
+        if "raw" in wanted:
+            bulk_runs[RAW_SQLITE] = functools.partial(raw_sqlite_bulk, folder)
+            bulk_runs[RAW_PG] = functools.partial(raw_pg_bulk, args.url)
+        bulks = rounds(bulk_runs, args.jobs, args.rounds, "bulk enqueue")
         for system in chosen.values():
             results[system.name] = measure(system, args, marks)
         if "raw" in wanted:
             print("  raw loops", file=sys.stderr, flush=True)
-            results.update(raw_figures(folder, args.url, args))
+            for name, rate in raw_drains(folder, args.url, args.jobs).items():
+                results[name] = Figures(drain={"1t": rate})
         for name, rates in singles.items():
             figures = results.setdefault(name, Figures())
             figures.single = statistics.median(rates)
@@ -603,6 +636,8 @@ def main() -> None:
                 figures.single_ratio = statistics.median(
                     ours / floor for ours, floor in zip(rates, raw, strict=True)
                 )
+        for name, rates in bulks.items():
+            results.setdefault(name, Figures()).bulk = statistics.median(rates)
     marks.close()
     import psycopg
 
@@ -613,7 +648,9 @@ def main() -> None:
 Measured by `.venv/bin/python bench/bench_speed.py --jobs {args.jobs} --single {args.single} \
 --samples {args.samples} --rounds {args.rounds}` on {platform.node()} ({os.cpu_count()} CPUs, \
 Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, PostgreSQL \
-{server[0] if server else "?"} and Redis on the same machine), all in one run.
+{server[0] if server else "?"} and Redis on the same machine), all in one run. Load average \
+{load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end: other sessions' test \
+suites share the machine, so absolute figures move (up to 2x between runs); compare within a run.
 
 {table(results)}
 
