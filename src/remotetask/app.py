@@ -179,6 +179,10 @@ class App(Engine):
         """Jobs per (service, status) across every service (the queue-depth gauge)."""
         return self.store.status_counts()
 
+    def database_health(self) -> dict[str, float]:
+        """Gauges about the database itself (``Store.health``), for the metrics endpoint."""
+        return self.store.health()
+
     def schema_versions(self) -> tuple[int, int]:
         """The database's schema version and the one this remotetask needs.
 

@@ -35,6 +35,14 @@ def exception_type(exc: BaseException) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
+def exception_text(exc: BaseException) -> str:
+    """``str(exc)``, the message kept as the job's error; a stand-in if that raises too."""
+    try:
+        return str(exc)
+    except BaseException:  # a broken __str__ must not cost the job its recorded failure
+        return f"({exception_type(exc)}: its message could not be turned into text)"
+
+
 def normalise(message: str | None) -> str:
     """The message with numbers, quoted text, ids and paths replaced by placeholders."""
     text = " ".join((message or "").split())

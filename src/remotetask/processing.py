@@ -6,6 +6,11 @@ anything is claimed. Each run goes through the service's ``Runner``; this module
 keeps the runs' leases renewed, enforces task timeouts, recovers runs whose
 worker vanished, prunes old jobs, and on stop lets running jobs finish within
 the grace period before giving them back.
+
+A Python thread cannot be killed, so a run given up at its task's timeout leaves
+its thread running: the slot is handed back at once and the thread is abandoned
+(its late result is refused), up to ``MAX_ABANDONED_THREADS`` per service. See
+"Timeouts" in docs/guide.md for why this rather than a child process per run.
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from remotetask.errors import StoreError
@@ -26,6 +31,9 @@ from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
 
+MAX_ABANDONED_THREADS = 16
+"""Timed-out threads a service leaves running before its timeouts stop freeing slots."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Running:
@@ -33,6 +41,15 @@ class _Running:
 
     job_id: int | None
     run_id: int | None
+
+
+@dataclass(eq=False, slots=True)
+class _Slot:
+    """One job's worth of the service's capacity, held by the worker thread running in it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    abandoned: bool = False
+    """Given back at a timeout while its thread runs on."""
 
 
 class Processor:
@@ -51,18 +68,26 @@ class Processor:
         self._wakeup = threading.Event()
         self._schedule_changed = True
         self._running: dict[str, _Running] = {}
-        self._slots: set[Future[None]] = set()
+        self._slots: set[_Slot] = set()
+        self._abandoned = 0
+        self._here = threading.local()
+        """``slot``: the slot the current worker thread runs in."""
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
-            max_workers=kind.max_threads, thread_name_prefix=f"remotetask-worker-{self._ref}"
+            max_workers=kind.max_threads + MAX_ABANDONED_THREADS,
+            thread_name_prefix=f"remotetask-worker-{self._ref}",
         )
         self._thread = threading.Thread(target=self._loop, name=self._ref.thread_name, daemon=True)
         self._last_renewal = 0.0
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
         self._last_prune = 0.0
-        self._deadlines: dict[str, tuple[float, float, Claim]] = {}
-        """Running claims whose task has a timeout: key -> (deadline, timeout, claim)."""
+        self._next_look = 0.0
+        """When the processing thread looks again, unless woken (set with its idle wait)."""
+        self._deadlines: dict[str, tuple[float, float, Claim, _Slot]] = {}
+        """Running claims whose task has a timeout: key -> (deadline, timeout, claim, slot)."""
+        self._lost: set[str] = set()
+        """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
 
     @property
     def running(self) -> bool:
@@ -141,15 +166,23 @@ class Processor:
 
     def _occupy_slot(self, work: Callable[..., None], *args: Any) -> None:
         """Run ``work`` on a worker thread; the slot is taken before anything is claimed."""
+        slot = _Slot()
         with self._lock:
-            future = self._pool.submit(work, *args)
-            self._slots.add(future)
-        future.add_done_callback(self._slot_freed)
+            self._pool.submit(self._in_slot, slot, work, *args)
+            self._slots.add(slot)
 
-    def _slot_freed(self, future: Future[None]) -> None:
-        with self._lock:
-            self._slots.discard(future)
-        self._wakeup.set()
+    def _in_slot(self, slot: _Slot, work: Callable[..., None], *args: Any) -> None:
+        self._here.slot = slot
+        try:
+            work(*args)
+        finally:
+            with self._lock:
+                if slot.abandoned:
+                    self._abandoned -= 1
+                else:
+                    self._slots.discard(slot)
+            slot.done.set()
+            self._wakeup.set()
 
     def _busy(self) -> int:
         with self._lock:
@@ -172,8 +205,8 @@ class Processor:
             following, now = ran.next, ran.ended
 
     def _still_running(self) -> bool:
-        """Asked after each run: a stopping processor claims nothing more."""
-        return not self._stop.is_set()
+        """Asked after each run: a stopping processor or an abandoned thread claims no more."""
+        return not self._stop.is_set() and not self._here.slot.abandoned
 
     def _fire(self, firing: Firing, now: float) -> None:
         with self._tracking(firing.key, _Running(None, firing.run.id)):
@@ -192,18 +225,31 @@ class Processor:
             with self._lock:
                 self._running.pop(key, None)
                 self._deadlines.pop(key, None)
+                self._lost.discard(key)
+
+    def lost_lease(self, key: str) -> bool:
+        """Whether the run holding ``key`` was taken back from this process while it ran."""
+        with self._lock:
+            return key in self._lost
 
     def _watch_timeout(self, claim: Claim, now: float) -> None:
-        """Note the deadline of a claim whose task has a timeout."""
+        """Note the deadline of a claim whose task has a timeout, for the processing thread."""
         timeout = self._runner.timeout_of(claim.job)
         if timeout is not None:
             with self._lock:
-                self._deadlines[claim.key] = (now + timeout, timeout, claim)
+                self._deadlines[claim.key] = (now + timeout, timeout, claim, self._here.slot)
+                sooner = now + timeout < self._next_look
+            if sooner:
+                self._wakeup.set()  # the processing thread's idle wait must end by the deadline
 
     def _idle_timeout(self) -> float:
         now = self._engine.clock.now()
-        timeout = min(self._wait_time, self._lease / 3, max(0.0, self._next_schedule_check - now))
-        return max(timeout, 0.001)
+        with self._lock:  # with the deadlines: a deadline noted later sees ``_next_look``
+            deadline = min((entry[0] for entry in self._deadlines.values()), default=now + 1e9)
+            due = min(self._next_schedule_check, deadline)
+            timeout = max(min(self._wait_time, self._lease / 3, due - now), 0.001)
+            self._next_look = now + timeout
+        return timeout
 
     # -- leases -----------------------------------------------------------------------
 
@@ -217,21 +263,68 @@ class Processor:
     def _keep_leases(self, now: float) -> None:
         """Renew our running jobs' leases, and give up jobs whose workers vanished."""
         if now - self._last_renewal >= self._lease / 3:
-            self._runner.renew(*self._claims(), now)
+            self._renew(now)
             heartbeat(self._engine, now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
             self._runner.recover_expired(now)
             self._last_recovery = now
 
+    def _renew(self, now: float) -> None:
+        """Renew the running claims' leases; abandon the runs that were taken back.
+
+        A run is taken back when this process did not renew in time (frozen by
+        SIGSTOP or a VM pause): another worker may be running it now. Its thread
+        cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
+        turns true (an async task is cancelled) and its result will be refused.
+        """
+        lost = self._runner.renew(*self._claims(), now)
+        for key in lost:
+            with self._lock:
+                running = self._running.pop(key, None)
+                self._deadlines.pop(key, None)
+                if running is not None:
+                    self._lost.add(key)
+            if running is not None:
+                log.warning(
+                    "%s %s of %s: lease lost (taken back while this process did not renew "
+                    "it); abandoning the run, its result will be refused",
+                    "job" if running.job_id is not None else "cron run",
+                    running.job_id if running.job_id is not None else running.run_id,
+                    self._ref,
+                )
+
     def _enforce_timeouts(self, now: float) -> None:
-        """Give up runs past their task's timeout (their threads run on, unheard)."""
+        """Give up runs past their task's timeout, and hand their slots to other jobs."""
         with self._lock:
             overdue = [(k, entry) for k, entry in self._deadlines.items() if entry[0] <= now]
-        for key, (_, timeout, claim) in overdue:
-            self._runner.give_up(claim, f"timed out after {timeout:g} s", now, expired_only=False)
+        for key, (_, timeout, claim, slot) in overdue:
+            reason = f"timed out after {timeout:g} s"
+            if self._runner.give_up(claim, reason, now, expired_only=False):
+                self._abandon(key, slot)
             with self._lock:
                 self._deadlines.pop(key, None)
+
+    def _abandon(self, key: str, slot: _Slot) -> None:
+        """Free the slot of a run given up at its timeout; its thread runs on, unheard."""
+        with self._lock:
+            if key not in self._running:  # the run returned meanwhile: its thread is free
+                return
+            if self._abandoned >= MAX_ABANDONED_THREADS:
+                log.error(
+                    "%s: %d timed-out threads still run; this one keeps its slot",
+                    self._ref,
+                    self._abandoned,
+                )
+                return
+            self._slots.discard(slot)
+            slot.abandoned = True
+            self._abandoned += 1
+            self._running.pop(key, None)
+            abandoned = self._abandoned
+        log.warning(
+            "%s: a timed-out thread runs on (%d now); its slot is free", self._ref, abandoned
+        )
 
     def _drain(self) -> None:
         """After a stop: let running jobs finish within the grace period, then give them back."""
@@ -239,14 +332,13 @@ class Processor:
         deadline = clock.now() + self._grace
         while self._busy() and clock.now() < deadline:
             with self._lock:
-                futures = list(self._slots)
-            for future in futures:
+                slots = list(self._slots)
+            for slot in slots:
                 remaining = deadline - clock.now()
                 if remaining <= 0:
                     break
-                with contextlib.suppress(Exception):
-                    future.result(timeout=min(remaining, self._lease / 3))
-            self._runner.renew(*self._claims(), clock.now())
+                slot.done.wait(min(remaining, self._lease / 3))
+            self._renew(clock.now())
         jobs, _runs = self._claims()
         for job_id, key in jobs:
             if self._runner.release(job_id, key):

@@ -20,7 +20,7 @@ from typing import Any
 
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
-from remotetask.failures import exception_type
+from remotetask.failures import exception_text, exception_type
 from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
@@ -151,9 +151,12 @@ class Runner:
 
     def renew(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], now: float
-    ) -> None:
-        """Extend the leases of running (job id, key) claims and (run id, key) cron runs."""
-        self.engine.store.renew_leases(jobs, runs, now + self.engine.settings.lease_seconds)
+    ) -> set[str]:
+        """Extend the leases of running (job id, key) claims and (run id, key) cron runs.
+
+        Returns the keys whose run was taken back (their lease had run out).
+        """
+        return self.engine.store.renew_leases(jobs, runs, now + self.engine.settings.lease_seconds)
 
     def release(self, job_id: int, key: str) -> bool:
         """Give a claimed job back to the queue without counting the attempt."""
@@ -226,9 +229,9 @@ class Runner:
         try:
             result_json = invoke(task, self._context(job, key), job.input)
             return Outcome(COMPLETED, result_json=result_json)
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: a task cannot stop its worker thread
             expected = isinstance(exc, TaskError | InvalidInputError)
-            message, kind = str(exc), exception_type(exc)  # the original kept the message
+            message, kind = exception_text(exc), exception_type(exc)  # as the original kept it
             trace = None if expected else traceback.format_exc()
             if not expected:
                 log.error(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -12,6 +13,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+
+from remotetask import App, Settings
+from tests.faults.worker_tasks import LEDGER, register
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -114,3 +118,19 @@ def overlaps(url: str, kill_times: dict[int, float]) -> int:
                 found += 1
             latest_end = max(latest_end, end)
     return found
+
+
+def enqueue(url: str, task: str, inputs: list[object]) -> list[int]:
+    """Store jobs of a ``worker_tasks`` task (and the ledger table the ``record`` task needs)."""
+    app = App(url, settings=Settings(auto_migrate=True))
+    register(app)
+    ids = app.add_service("site1@S").add_many(task, inputs)
+    app.close()
+    query(url, LEDGER)
+    return ids
+
+
+def stale_completions(url: str) -> int:
+    """Completed jobs whose stored result came from an attempt other than the last one."""
+    rows = query(url, "SELECT attempts, result FROM jobs WHERE status = 'completed'")
+    return sum(1 for attempts, result in rows if json.loads(result)["attempt"] != attempts)

@@ -7,7 +7,6 @@ ledger table, which is how overlapping attempts of one job would be seen.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -18,37 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from remotetask import App, Settings
 from tests.faults.harness import (
     children,
+    enqueue,
     overlaps,
     query,
     spawn,
+    stale_completions,
     status_counts,
     stop,
     unfinished,
     wait_for,
     worker_command,
 )
-from tests.faults.worker_tasks import LEDGER, register
 
 pytestmark = pytest.mark.postgres
 LEASE = 3.0
-
-
-def enqueue(url: str, task: str, inputs: list[object]) -> list[int]:
-    app = App(url, settings=Settings(auto_migrate=True))
-    register(app)
-    ids = app.add_service("site1@S").add_many(task, inputs)
-    app.close()
-    query(url, LEDGER)
-    return ids
-
-
-def stale_completions(url: str) -> int:
-    """Completed jobs whose stored result came from an attempt other than the last one."""
-    rows = query(url, "SELECT attempts, result FROM jobs WHERE status = 'completed'")
-    return sum(1 for attempts, result in rows if json.loads(result)["attempt"] != attempts)
 
 
 def test_sigkill_a_worker_every_second_while_2000_jobs_drain(

@@ -128,3 +128,36 @@ def test_processing_thread_survives_failing_tasks(app: App, service: TaskService
     assert all(service.status(j) == "error" for j in failing)
     assert service.is_processing()
     service.stop_processing(wait=True)
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no text for you")
+
+
+@pytest.mark.parametrize(
+    ("raised", "error_type", "error"),
+    [
+        (_Unprintable(), "tests.integration.test_failures._Unprintable", "could not be"),
+        (SystemExit(3), "SystemExit", "3"),
+        (KeyboardInterrupt(), "KeyboardInterrupt", ""),
+    ],
+    ids=["unprintable", "SystemExit", "KeyboardInterrupt"],
+)
+def test_an_exception_beyond_exception_or_text_is_the_jobs_error_at_once(
+    app: App, service: TaskService, raised: BaseException, error_type: str, error: str
+) -> None:
+    @app.task(retry=RetryPolicy(max_attempts=1))
+    def leaves_oddly(input: object) -> None:
+        raise raised
+
+    service.start_processing()
+    leaving = service.add("leaves_oddly")
+    ok = service.add("echo", "still alive")
+    wait_until(lambda: service.status(ok) == "completed")
+    job = service.jobs[leaving]
+    assert (job.status, job.attempts, job.error_type) == ("error", 1, error_type)
+    assert error in (job.error or "")
+    assert "raise raised" in (job.traceback or "")
+    assert service.is_processing()
+    service.stop_processing(wait=True)

@@ -6,6 +6,7 @@ retention, and (PostgreSQL) wake-ups through LISTEN/NOTIFY.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import remotetask
-from remotetask import App, FrozenClock, Settings
+from remotetask import App, FrozenClock, Settings, processing
 from remotetask.clock import Clock
 from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED
 from remotetask.retry import RetryPolicy
@@ -62,9 +63,10 @@ def test_worker_is_recorded_heartbeats_and_is_removed(make_app: Callable[..., Ap
     assert app.store.workers() == []
 
 
-def test_a_job_past_its_timeout_fails_and_its_late_result_is_refused(
-    make_app: Callable[..., App],
+def test_a_job_past_its_timeout_fails_frees_its_slot_and_its_late_result_is_refused(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="remotetask")
     clock = FrozenClock(1000.0)
     app = make_app(clock)
     release = threading.Event()
@@ -83,12 +85,63 @@ def test_a_job_past_its_timeout_fails_and_its_late_result_is_refused(
     service._wake()
     wait_until(lambda: service.status(job_id) == ERROR)
     assert service.error(job_id) == "timed out after 5 s"
+    # One worker thread (the default): the timed-out thread hangs on, yet its slot is free.
     after = service.add("echo", 1)
-    release.set()
-    # One worker slot: the next job runs only once the timed-out thread has returned.
     wait_until(lambda: service.status(after) == COMPLETED)
+    release.set()
+    wait_until(lambda: "result discarded" in caplog.text)
     job = service.job(job_id)
     assert (job.status, job.result, job.attempts) == (ERROR, None, 1)
+
+
+def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[..., App]) -> None:
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, processor=MultiProcessor(2))
+    release = threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
+    def hang(_input: object) -> None:
+        release.wait(30)
+
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    hung = [service.add("hang"), service.add("hang")]
+    service.start_processing()
+    wait_until(lambda: [service.status(j) for j in hung] == [PROCESSING] * 2)
+    clock.advance(6)
+    service._wake()
+    wait_until(lambda: [service.status(j) for j in hung] == [ERROR] * 2)
+    after = [service.add("echo", i) for i in range(3)]
+    wait_until(lambda: [service.status(j) for j in after] == [COMPLETED] * 3)
+    release.set()
+
+
+def test_past_the_abandoned_thread_cap_a_timed_out_run_keeps_its_slot(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(processing, "MAX_ABANDONED_THREADS", 1)
+    caplog.set_level(logging.WARNING, logger="remotetask")
+    clock = FrozenClock(1000.0)
+    app = make_app(clock)
+    release = threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
+    def hang(_input: object) -> None:
+        release.wait(30)
+
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    first, second = service.add("hang"), service.add("hang")
+    service.start_processing()
+    for job_id in (first, second):
+        wait_until(lambda job_id=job_id: service.status(job_id) == PROCESSING)
+        clock.advance(6)
+        service._wake()
+        wait_until(lambda job_id=job_id: service.status(job_id) == ERROR)
+    wait_until(lambda: "timed-out threads still run; this one keeps its slot" in caplog.text)
+    after = service.add("echo", 1)
+    release.set()
+    wait_until(lambda: service.status(after) == COMPLETED)
 
 
 def test_a_timed_out_job_is_retried_by_its_policy(make_app: Callable[..., App]) -> None:

@@ -170,6 +170,21 @@ def test_stale_completion_is_refused(app: App, service: TaskService, clock: Froz
     assert (service.status(job_id), service.result(job_id)) == (COMPLETED, "ok")
 
 
+def test_renewal_names_the_claims_taken_back(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    """A frozen worker learns from its next renewal which runs it no longer owns."""
+    service.add_many("echo", [1, 2])
+    store, now = app.store, clock.now()
+    kept, lost = store.claim(service.ref, now, 2, "w1", now + LEASE)
+    assert store.renew_leases([(kept.job.id, kept.key)], [], now + 3 * LEASE) == set()
+    clock.advance(LEASE + 1)
+    assert service.runner.recover_expired(clock.now()) == 1
+    claims = [(kept.job.id, kept.key), (lost.job.id, lost.key)]
+    assert store.renew_leases(claims, [], clock.now() + LEASE) == {lost.key}
+    assert service.job(lost.job.id).status == QUEUED
+
+
 def test_release_does_not_count_the_attempt(app: App, service: TaskService) -> None:
     job_id = service.add("echo", 1)
     now = app.clock.now()

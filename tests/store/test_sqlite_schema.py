@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,7 @@ def test_an_older_database_needs_migrate_when_auto_migrate_is_off(tmp_path: Path
     store = open_store(f"sqlite:///{path}", verify=False)
     assert store.migrate() == latest_version("sqlite")
     store.close()
+    assert _journal_mode(path) == "wal"  # once migrated, the file is ours
 
 
 def test_random_bytes_are_refused_and_left_alone(tmp_path: Path) -> None:
@@ -84,6 +86,61 @@ def test_a_database_of_another_application_is_refused(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(remotetask.SchemaError, match="not remotetask's"):
         open_store(f"sqlite:///{path}")
+
+
+def _rollback_journal_database(path: Path, *statements: str) -> bytes:
+    """A database file in SQLite's default journal mode after ``statements``; its bytes."""
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=DELETE")
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+    return path.read_bytes()
+
+
+def _journal_mode(path: Path) -> str:
+    conn = sqlite3.connect(path)
+    try:
+        return str(conn.execute("PRAGMA journal_mode").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def _migrate(url: str) -> None:
+    """What `remotetask migrate` does."""
+    store = open_store(url, verify=False)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("statements", "refusal"),
+    [
+        (("CREATE TABLE customers (id INTEGER)",), "not remotetask's"),
+        (
+            (
+                "CREATE TABLE schema_version (version INTEGER NOT NULL)",
+                "INSERT INTO schema_version VALUES (999)",
+            ),
+            "newer than this remotetask knows",
+        ),
+    ],
+    ids=["another-application", "newer-schema"],
+)
+@pytest.mark.parametrize("refuse", [open_store, _migrate], ids=["open", "migrate"])
+def test_a_refused_file_is_left_exactly_as_it_was(
+    tmp_path: Path, statements: tuple[str, ...], refusal: str, refuse: Callable[[str], object]
+) -> None:
+    path = tmp_path / "refused.db"
+    before = _rollback_journal_database(path, *statements)
+    with pytest.raises(remotetask.SchemaError, match=refusal):
+        refuse(f"sqlite:///{path}")
+    assert _journal_mode(path) == "delete"
+    assert path.read_bytes() == before
+    assert not Path(f"{path}-wal").exists()
 
 
 def test_bad_urls_are_configuration_errors() -> None:

@@ -169,6 +169,7 @@ def test_health_metrics_and_offline_docs(served: Served) -> None:
     assert f'remotetask_jobs{{service="{SITE1}",status="completed"}} 1' in text
     assert "remotetask_job_run_seconds_bucket" in text
     assert 'le="+Inf"} 1' in text
+    assert "# TYPE remotetask_db_" in text  # the database's own gauges (Store.health)
 
 
 def test_concurrent_requests_with_one_idempotency_key_make_one_job(served: Served) -> None:

@@ -18,6 +18,8 @@ import pytest
 
 import remotetask
 from remotetask.web import WebSettings
+from remotetask.web.waiters import Waiters
+from tests.waiting import wait_until
 from tests.web.conftest import SITE1, SITE2, Served, make_app
 from tests.web.live import LiveServer
 
@@ -118,7 +120,8 @@ def test_waiters_are_woken_by_the_end_and_capped_per_token(
 
     with ThreadPoolExecutor(5) as pool:
         waiting = [pool.submit(wait) for _ in range(5)]
-        time.sleep(1.0)
+        waiters = next(o for o in server.app.observers if isinstance(o, Waiters))
+        wait_until(lambda: waiters.count == 5, what="five requests waiting")
         extra = httpx.get(url, params={"wait": 20}, headers=headers, timeout=30)
         assert extra.status_code == 429
         assert extra.headers["retry-after"] == "1"
@@ -127,7 +130,7 @@ def test_waiters_are_woken_by_the_end_and_capped_per_token(
         answers = [future.result() for future in waiting]
     assert [status for status, _ in answers] == [200] * 5
     # woken by the job's end, not by the next poll (every 5 s for a job run here)
-    assert max(at for _, at in answers) - ended < 2.0
+    assert max(at for _, at in answers) - ended < 4.0
 
 
 def test_waiting_costs_no_work_until_the_job_ends(
@@ -141,18 +144,21 @@ def test_waiting_costs_no_work_until_the_job_ends(
 
     def wait(secret: str) -> int:
         headers = {"Authorization": f"Bearer {secret}"}
-        return httpx.get(url, params={"wait": 4}, headers=headers, timeout=30).status_code
+        return httpx.get(url, params={"wait": 20}, headers=headers, timeout=30).status_code
 
+    waiters = next(o for o in app.observers if isinstance(o, Waiters))
     with ThreadPoolExecutor(50) as pool:
         waiting = [pool.submit(wait, secrets[n % 10]) for n in range(50)]
-        time.sleep(1.0)  # all 50 are parked
+        wait_until(lambda: waiters.count == 50, what="fifty requests waiting")
         before = time.process_time()
         time.sleep(2.0)
         used = time.process_time() - before
         release.set()
         assert [future.result() for future in waiting] == [200] * 50
     print(f"\n50 waiting requests used {used * 1000:.0f} ms of CPU in 2 s")
-    assert used < 0.2  # polling the store every 5-100 ms cost about a core before
+    # Polling the store every 5-100 ms cost about a core (2 s of CPU here) before; parked
+    # requests cost nothing, and the bound leaves room for a loaded machine's noise.
+    assert used < 0.5
 
 
 def test_a_flooding_token_gets_429_and_another_site_does_not(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from remotetask.cli._common import (
 )
 from remotetask.config import Config, build_app, load_config, migrate_database, open_app
 from remotetask.errors import ConfigError
+from remotetask.supervisor import report_ready, supervise
 
 log = logging.getLogger("remotetask")
 T = TypeVar("T")
@@ -170,8 +171,6 @@ def _processing_app(config: Config) -> Iterator[App]:
 def worker(ctx: click.Context, flags: Mapping[str, Any], processes: int) -> None:
     """Process jobs of the autostart services until SIGTERM or Ctrl-C."""
     if processes > 1:
-        from remotetask.supervisor import supervise
-
         sys.exit(supervise(processes, sys.argv[1:]))
     with local_errors():
         config = _config(ctx, flags)
@@ -181,6 +180,7 @@ def worker(ctx: click.Context, flags: Mapping[str, Any], processes: int) -> None
                 raise ConfigError("no service to process: create one with --service site@Service")
             refs = ", ".join(str(s.ref) for s in started)
             click.echo(f"processing {refs}; Ctrl-C to stop", err=True)
+            report_ready()
             _wait_for_signal(lambda: app.stop(config.shutdown_grace))
     _exit_despite_running_tasks()
 

@@ -144,10 +144,11 @@ class Store(Protocol):
 
     def renew_leases(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
-    ) -> int:
+    ) -> set[str]:
         """Extend the leases of (job id, key) claims and (run id, key) cron runs.
 
-        Only rows whose key still matches are touched; returns how many were.
+        Only rows whose key still matches are touched; returns the keys that no
+        longer matched (runs taken back, e.g. while this worker was frozen).
         """
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
@@ -212,6 +213,14 @@ class Store(Protocol):
 
     def latest_schema_version(self) -> int:
         """The schema version this remotetask needs (its newest migration)."""
+
+    def health(self) -> dict[str, float]:
+        """Gauges about the database itself, by name (see ``sql_health``; they differ by backend).
+
+        PostgreSQL: the oldest other transaction holding back vacuum (seconds and
+        transaction ids) and the jobs table's dead and live rows and bytes; SQLite:
+        the database, free and write-ahead-log bytes.
+        """
 
     def probe_write(self) -> None:
         """Commit a write that changes nothing, to learn whether writes work (readiness).

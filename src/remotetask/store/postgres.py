@@ -24,6 +24,7 @@ from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
 from remotetask.store.pglisten import CHANNEL, Listener
 from remotetask.store.sql import SqlStore
+from remotetask.store.sql_health import postgres_health
 
 LOCK_TIMEOUT_MS = 5_000
 STATEMENT_TIMEOUT_MS = 30_000
@@ -125,6 +126,10 @@ class PostgresStore(SqlStore):
             else:
                 with conn.cursor() as cur:
                     yield PgCursor(cur)
+
+    def health(self) -> dict[str, float]:
+        with self._tx(write=False) as cur:
+            return postgres_health(cur)
 
     # -- the dialect's claim ----------------------------------------------------------
 

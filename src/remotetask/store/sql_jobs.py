@@ -322,10 +322,10 @@ class JobVerbs(SqlVerbs):
 
     def renew_leases(
         self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
-    ) -> int:
+    ) -> set[str]:
+        lost: set[str] = set()
         if not jobs and not runs:
-            return 0
-        renewed = 0
+            return lost
         with self._tx(write=True) as cur:
             for table, claims in (("jobs", jobs), ("cron_runs", runs)):
                 for row_id, key in claims:
@@ -333,8 +333,9 @@ class JobVerbs(SqlVerbs):
                         f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
                         (lease_until, row_id, key),
                     )
-                    renewed += cur.rowcount
-        return renewed
+                    if cur.rowcount == 0:
+                        lost.add(key)
+        return lost
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:
         rows = self._select_jobs(

@@ -24,6 +24,7 @@ from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_COLUMNS, JOB_FROM, Cursor, placeholders
 from remotetask.store.base import Claim
 from remotetask.store.sql import SqlStore
+from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
 from remotetask.store.sqlitewake import Announcer, Listener, listen
 
@@ -43,6 +44,8 @@ class SQLiteStore(SqlStore):
         super().__init__()
         self.path = path
         self._where = "sqlite://" if path is None else path
+        self._wal = False
+        """Whether connections switch the file to WAL: only once its schema was accepted."""
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._connections: list[sqlite3.Connection] = []
@@ -57,6 +60,7 @@ class SQLiteStore(SqlStore):
             self._shared = self._open()
         if verify:
             self._verify_schema(auto_migrate)
+            self._use_wal()
 
     # -- connections ------------------------------------------------------------------
 
@@ -66,17 +70,34 @@ class SQLiteStore(SqlStore):
             conn = sqlite3.connect(
                 target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
             )
-            if self.path is not None:
-                conn.execute("PRAGMA journal_mode=WAL")
+            if self._wal:
+                self._switch_to_wal(conn)
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.DatabaseError as exc:
-            raise SchemaError(
-                f"cannot open {self.path}: {exc} (is it a remotetask SQLite database?)"
-            ) from None
+            raise self._not_ours(exc) from None
         with self._connections_lock:
             self._connections.append(conn)
         return conn
+
+    def _use_wal(self) -> None:
+        """Switch a file database to WAL, now that its schema was accepted.
+
+        The mode is written into the file, so a refused file (another application's,
+        a newer schema) is never switched: it is left exactly as it was.
+        """
+        if self.path is not None and not self._wal:
+            self._wal = True
+            self._switch_to_wal(self._connection())
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.DatabaseError as exc:
+            raise self._not_ours(exc) from None
+
+    def _not_ours(self, exc: sqlite3.DatabaseError) -> SchemaError:
+        return SchemaError(f"cannot open {self.path}: {exc} (is it a remotetask SQLite database?)")
 
     def _connection(self) -> sqlite3.Connection:
         if self._shared is not None:
@@ -139,6 +160,10 @@ class SQLiteStore(SqlStore):
         stat = os.statvfs(Path(self.path).parent)
         if stat.f_bavail * stat.f_frsize < MIN_FREE_BYTES:
             raise StoreError(f"the disk holding {self.path} is full (less than 1 MiB free)")
+
+    def health(self) -> dict[str, float]:
+        with self._tx(write=False) as cur:
+            return sqlite_health(cur, self.path)
 
     # -- wake-ups across processes ------------------------------------------------------
 
@@ -231,6 +256,11 @@ class SQLiteStore(SqlStore):
         return cur.fetchall()
 
     # -- schema -----------------------------------------------------------------------
+
+    def migrate(self) -> int:
+        applied = super().migrate()
+        self._use_wal()
+        return applied
 
     def _table_names(self, cur: Cursor) -> set[str]:
         cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")

@@ -2,7 +2,9 @@
 
 Counters and histograms are kept in memory by an observer of the App (so they
 count this process's submissions and runs); the queue-depth gauge is read from
-the store at scrape time, so it is right across processes. Labels are the
+the store at scrape time, so it is right across processes, and so are the
+database's own gauges (``remotetask_db_*``: the oldest open transaction and
+the jobs table's dead rows on PostgreSQL, the WAL size on SQLite). Labels are the
 service (``site@Service``) and the task, never a job id. Series are filtered
 by the scraping token's sites.
 """
@@ -124,6 +126,10 @@ class Metrics:
             if visible(ref.site):
                 labels = _labels((("service", str(ref)), ("status", status)))
                 lines.append(f"remotetask_jobs{labels} {count}")
+        for name, value in sorted(app.database_health().items()):
+            lines.append(f"# HELP remotetask_db_{name} The database's {name.replace('_', ' ')}.")
+            lines.append(f"# TYPE remotetask_db_{name} gauge")
+            lines.append(f"remotetask_db_{name} {value!r}")
         return "\n".join(lines) + "\n"
 
 
