@@ -22,14 +22,39 @@ MAX_BYTES = 1024 * 1024
 
 _ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), ensure_ascii=False)
 """One encoder for every call: ``json.dumps`` with options builds a new one each time."""
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE = (
+    None
+    if _c_make_encoder is None
+    else _c_make_encoder(
+        None,  # no cycle markers: check_depth has refused a value that contains itself
+        _ENCODER.default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        False,
+    )
+)
+"""The C encoder, built once (``JSONEncoder.encode`` builds one per call)."""
+
+
+def _encode(value: Any) -> str:
+    if _C_ENCODE is None:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def dumps(value: Any, what: str = "input") -> str:
     """Encode ``value`` as compact JSON within the limits, or raise InvalidInputError."""
+    if type(value) is int and -(10**18) < value < 10**18:  # common, and far below the limits
+        return int.__repr__(value)
     if isinstance(value, dict | list | tuple):
         check_depth(value, what)
     try:
-        text = _ENCODER.encode(value)
+        text = _encode(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"the {what} must be a JSON value: {exc}") from None
     except RecursionError:

@@ -14,6 +14,8 @@ from typing import Any
 
 import psycopg
 
+from remotetask.store.wakeups import Subscribers
+
 log = logging.getLogger("remotetask")
 
 CHANNEL = "remotetask_jobs"
@@ -26,8 +28,7 @@ class Listener:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._callbacks: list[Callable[[str], None]] = []
-        self._lock = threading.Lock()
+        self._subscribers = Subscribers()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="remotetask-listener", daemon=True)
         self.connected = threading.Event()
@@ -37,8 +38,7 @@ class Listener:
         self.reconnects = 0
 
     def add(self, callback: Callable[[str], None]) -> None:
-        with self._lock:
-            self._callbacks.append(callback)
+        self._subscribers.add(callback)
 
     def start(self) -> None:
         self._thread.start()
@@ -67,13 +67,4 @@ class Listener:
     def _listen(self, conn: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():
             for notify in conn.notifies(timeout=POLL_S):
-                self._deliver(notify.payload)
-
-    def _deliver(self, payload: str) -> None:
-        with self._lock:
-            callbacks = list(self._callbacks)
-        for callback in callbacks:
-            try:
-                callback(payload)
-            except Exception:
-                log.exception("wake-up callback failed")
+                self._subscribers.deliver(notify.payload)

@@ -245,8 +245,32 @@ class PostgresStore(SqlStore):
 
     # -- wake-ups -----------------------------------------------------------------------
 
+    def _insert_rows(
+        self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """Every row in one statement from arrays, with the NOTIFY: one round trip in all.
+
+        It runs without BEGIN/COMMIT (``single``). The ids are drawn in the arrays'
+        order (``ORDER BY n``), so sorted they are the rows' ids in order.
+        """
+        cur.execute(
+            "WITH new AS (INSERT INTO jobs (service_id, task, input, status, schedule, created) "
+            "SELECT ?, t.task, t.input, t.status, t.schedule, ? "
+            "FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY "
+            "AS t(task, input, status, schedule, n) ORDER BY t.n RETURNING id) "
+            "SELECT new.id FROM new, (SELECT pg_notify(?, ?)) AS woken",
+            (
+                rows[0][0],
+                rows[0][5],
+                *([row[column] for row in rows] for column in (1, 2, 3, 4)),
+                CHANNEL,
+                str(ref),
+            ),
+        )
+        return sorted(int(row[0]) for row in cur.fetchall())
+
     def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:
-        """Tell idle workers at commit that the service has new jobs (one NOTIFY per insert)."""
+        """Tell idle workers at commit that the service has new jobs (inserts with keys)."""
         cur.execute("SELECT pg_notify(?, ?)", (CHANNEL, str(ref)))
 
     def subscribe(self, callback: Callable[[str], None]) -> None:

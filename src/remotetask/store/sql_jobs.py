@@ -1,8 +1,9 @@
 """The job verbs in portable SQL: add, read, change status, claim, finish, lease, prune.
 
 A dialect supplies only the claim statement (``_claim_rows``) and, if it can do
-better, how a batch is inserted (``_insert_rows``) and what happens after an
-insert (PostgreSQL's wake-up NOTIFY).
+better, how a batch is inserted (``_insert_rows``) and how other processes learn
+of an insert (PostgreSQL's NOTIFY in the transaction, SQLite's wake-up datagrams
+after the commit).
 """
 
 from __future__ import annotations
@@ -64,17 +65,24 @@ class JobVerbs(SqlVerbs):
     # -- adding -----------------------------------------------------------------------
 
     def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
-        with self._tx(write=True) as cur:
-            sid = self._service_id(cur, ref)
-            if all(job.idempotency_key is None for job in jobs):
+        if not jobs:
+            return []
+        keys = [job.idempotency_key for job in jobs]
+        if keys.count(None) < len(keys):  # any key (a list's count is cheaper than any())
+            with self._tx(write=True) as cur:
+                sid = self._service_id(cur, ref)
+                ids = [self._insert_once(cur, sid, job, now) for job in jobs]
+                self._after_insert(cur, ref)
+        else:
+            # One statement (with the wake-up) where the backend can: see ``_insert_rows``.
+            with self._tx(write=True, single=True) as cur:
+                sid = self._service_id(cur, ref)
                 rows = [
-                    (sid, job.task, job.input_json, job.status.value, job.schedule_json, now, None)
+                    (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
                     for job in jobs
                 ]
-                ids = self._insert_rows(cur, rows)
-            else:
-                ids = [self._insert_once(cur, sid, job, now) for job in jobs]
-            self._after_insert(cur, ref)
+                ids = self._insert_rows(cur, ref, rows)
+        self._after_insert_commit(ref)
         return ids
 
     def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> int:
@@ -87,7 +95,7 @@ class JobVerbs(SqlVerbs):
             sid,
             job.task,
             job.input_json,
-            job.status.value,
+            str(job.status),
             job.schedule_json,
             now,
             job.idempotency_key,
@@ -106,16 +114,19 @@ class JobVerbs(SqlVerbs):
             found = cur.fetchone()
         return int(found[0])
 
-    def _insert_rows(self, cur: Cursor, rows: Sequence[tuple[Any, ...]]) -> list[int]:
-        """Insert job rows (columns of INSERT_JOB) and return their ids in order."""
-        ids = []
-        for row in rows:
-            cur.execute(INSERT_JOB + " RETURNING id", row)
-            ids.append(int(cur.fetchone()[0]))
-        return ids
+    @abstractmethod
+    def _insert_rows(
+        self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
+    ) -> list[int]:
+        """Insert job rows (columns of INSERT_JOB), tell ``_after_insert``'s listeners, and
+        return the ids in order: in one statement where ``_tx(single=True)`` runs without
+        BEGIN/COMMIT, so the insert is all or nothing."""
 
     def _after_insert(self, cur: Cursor, ref: ServiceRef) -> None:
         """Hook run in the inserting transaction (PostgreSQL sends its wake-up NOTIFY here)."""
+
+    def _after_insert_commit(self, ref: ServiceRef) -> None:
+        """Hook run once the insert is committed (SQLite wakes other processes here)."""
 
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Wake-up notifications for jobs added by other processes; none without a backend hook."""
