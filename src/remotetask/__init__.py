@@ -3,8 +3,9 @@
 The public names are listed in ``__all__`` and pinned by a test.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from remotetask.app import App
-from remotetask.client import Client, RemoteService
 from remotetask.clock import FrozenClock, SystemClock
 from remotetask.errors import (
     AuthenticationError,
@@ -48,6 +49,9 @@ from remotetask.schedule import Schedule
 from remotetask.service import JobContext, TaskService
 from remotetask.settings import MultiProcessor, Settings, SimpleProcessor
 from remotetask.tasks import Task
+
+if TYPE_CHECKING:
+    from remotetask.client import Client, RemoteService
 
 __version__ = "0.1.0.dev0"
 
@@ -100,3 +104,13 @@ __all__ = [
     "UnknownTaskError",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the HTTP client only when asked for: a worker or a server never needs it,
+    and httpx (with what it pulls in) costs a worker several MiB and 0.1 s at start."""
+    if name in ("Client", "RemoteService"):
+        from remotetask import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'remotetask' has no attribute {name!r}")

@@ -86,6 +86,8 @@ class Processor:
         """When the processing thread looks again, unless woken (set with its idle wait)."""
         self._deadlines: dict[str, tuple[float, float, Claim, _Slot]] = {}
         """Running claims whose task has a timeout: key -> (deadline, timeout, claim, slot)."""
+        self._lost: set[str] = set()
+        """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
 
     @property
     def running(self) -> bool:
@@ -223,6 +225,12 @@ class Processor:
             with self._lock:
                 self._running.pop(key, None)
                 self._deadlines.pop(key, None)
+                self._lost.discard(key)
+
+    def lost_lease(self, key: str) -> bool:
+        """Whether the run holding ``key`` was taken back from this process while it ran."""
+        with self._lock:
+            return key in self._lost
 
     def _watch_timeout(self, claim: Claim, now: float) -> None:
         """Note the deadline of a claim whose task has a timeout, for the processing thread."""
@@ -267,13 +275,16 @@ class Processor:
 
         A run is taken back when this process did not renew in time (frozen by
         SIGSTOP or a VM pause): another worker may be running it now. Its thread
-        cannot be stopped, but it is no longer renewed and its result will be refused.
+        cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
+        turns true (an async task is cancelled) and its result will be refused.
         """
         lost = self._runner.renew(*self._claims(), now)
         for key in lost:
             with self._lock:
                 running = self._running.pop(key, None)
                 self._deadlines.pop(key, None)
+                if running is not None:
+                    self._lost.add(key)
             if running is not None:
                 log.warning(
                     "%s %s of %s: lease lost (taken back while this process did not renew "

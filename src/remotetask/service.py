@@ -87,8 +87,12 @@ class JobContext:
         self._store.report_progress(self.job_id, self._key, fraction, message)
 
     def cancelled(self) -> bool:
-        """Whether someone asked to cancel this job; a task should return soon when it is."""
-        return self._store.cancel_requested(self.job_id)
+        """Whether someone asked to cancel this job, or this run lost its claim to another.
+
+        A task should return soon when it is. A run loses its claim when its worker
+        was frozen past the lease: the job is run elsewhere and this result is refused.
+        """
+        return self.service.lost_lease(self._key) or self._store.cancel_requested(self.job_id)
 
 
 class TaskService(ConsoleVerbs):
@@ -446,6 +450,11 @@ class TaskService(ConsoleVerbs):
 
     def is_processing(self) -> bool:
         return self._processor is not None and self._processor.running
+
+    def lost_lease(self, key: str) -> bool:
+        """Whether this process's run holding claim ``key`` was taken back (see ``Processor``)."""
+        processor = self._processor
+        return processor is not None and processor.lost_lease(key)
 
     # -- what the processing thread hears from the verbs ------------------------------
 

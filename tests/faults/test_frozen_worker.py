@@ -1,9 +1,9 @@
 """R2: a worker frozen (SIGSTOP) for three leases while it holds jobs, then resumed.
 
 Its jobs run elsewhere meanwhile; once resumed the zombie learns from its first
-lease renewal that the runs were taken back and abandons them, and its late
-completions are refused. The figures of a longer run (``R2_ROUNDS``,
-``R2_LEASE``) are in docs/reliability.md.
+lease renewal that the runs were taken back and abandons them: their tasks hear
+``ctx.cancelled()`` and stop, and their late completions are refused. The figures
+of a longer run (``R2_ROUNDS``, ``R2_LEASE``) are in docs/reliability.md.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ LEASE = float(os.environ.get("R2_LEASE", "1"))
 HELD = 5
 ABANDONED = "lease lost"
 REFUSED = "result discarded"
+STOPPED = "stopped: cancelled"
 
 
 def lines(log: Path, text: str) -> int:
@@ -41,8 +42,9 @@ def lines(log: Path, text: str) -> int:
 def freeze_once(url: str, zombie_log: Path, rescuer_log: Path) -> tuple[int, float]:
     """One round: return the zombie's pid and how long after SIGCONT it gave its runs up."""
     # The first attempt outlives the freeze, so the zombie resumes mid-run; the
-    # re-run elsewhere is short.
-    ids = enqueue(url, "record", [{"first_ms": 5000 * LEASE, "ms": 100}] * HELD)
+    # re-run elsewhere is short. The task checks ctx.cancelled() as it sleeps.
+    job = {"first_ms": 5000 * LEASE, "ms": 100, "cooperative": True}
+    ids = enqueue(url, "record", [job] * HELD)
     zombie = spawn(worker_command(url, "--threads", str(HELD)), zombie_log, LEASE)
     rescuer = None
     try:
@@ -110,14 +112,16 @@ def test_a_frozen_worker_loses_its_jobs_and_its_late_writes_are_refused(
     stale = stale_completions(postgres_url)
     overlapping = overlaps(postgres_url, {})
     abandoned, refused = lines(zombie_log, ABANDONED), lines(zombie_log, REFUSED)
+    stopped = lines(zombie_log, STOPPED)
     print(
         f"\nR2: {ROUNDS} rounds of a worker holding {HELD} jobs frozen (SIGSTOP) for "
         f"{3 * LEASE:g} s = 3 leases, then SIGCONT: statuses {dict(statuses)}; "
         f"results stored from the zombie {by_zombie}; stale completions accepted {stale}; "
-        f"runs abandoned on the first renewal {abandoned}/{total}; late completions refused "
+        f"runs abandoned on the first renewal {abandoned}/{total}; tasks that heard "
+        f"ctx.cancelled() and stopped {stopped}/{total}; late completions refused "
         f"{refused}/{total}; overlapping attempts (expected, the zombie ran on) {overlapping}; "
         f"noticed after SIGCONT max {max(noticed) * 1000:.0f} ms"
     )
     assert dict(statuses) == {"completed": total}
     assert (by_zombie, stale) == (0, 0)
-    assert (abandoned, refused) == (total, total)
+    assert (abandoned, stopped, refused) == (total, total, total)

@@ -6,6 +6,7 @@ the jobs, so the test can see two live attempts of one job at once.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ from remotetask import App, Settings
 from remotetask.clock import Clock
 
 _local = threading.local()
+log = logging.getLogger("tests.faults")
 
 LEDGER = (
     "CREATE TABLE IF NOT EXISTS ledger (id BIGSERIAL PRIMARY KEY, job_id BIGINT NOT NULL, "
@@ -46,7 +48,10 @@ def register(app: App) -> None:
         ).fetchone()
         assert row is not None
         ms = input.get("first_ms", input.get("ms", 0)) if ctx.attempt == 1 else input.get("ms", 0)
-        time.sleep(ms / 1000)
+        if input.get("cooperative"):
+            _sleep_unless_cancelled(ctx, ms / 1000)
+        else:
+            time.sleep(ms / 1000)
         conn.execute("UPDATE ledger SET t_end = %s WHERE id = %s", (time.time(), row[0]))
         return {"attempt": ctx.attempt, "pid": os.getpid()}
 
@@ -54,6 +59,16 @@ def register(app: App) -> None:
     def nap(ms: float) -> float:
         time.sleep(ms / 1000)
         return ms
+
+
+def _sleep_unless_cancelled(ctx: remotetask.JobContext, seconds: float) -> None:
+    """Sleep like a cooperative task: in short steps, returning once ``ctx.cancelled()``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if ctx.cancelled():
+            log.warning("record: job %s attempt %s stopped: cancelled", ctx.job_id, ctx.attempt)
+            return
+        time.sleep(0.05)
 
 
 class FileClock:

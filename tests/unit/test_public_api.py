@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import remotetask
 
 EXPECTED = {
@@ -82,3 +85,11 @@ def test_error_tree_keeps_the_original_contracts() -> None:
         value = getattr(remotetask, name)
         if isinstance(value, type) and issubclass(value, Exception):
             assert issubclass(value, remotetask.RemoteTaskError), name
+
+
+def test_a_worker_does_not_load_the_http_client() -> None:
+    """httpx (and what it pulls in) would cost every worker and server process memory."""
+    code = "import sys, remotetask, remotetask.cli; print('httpx' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    assert remotetask.Client.__module__ == "remotetask.client"

@@ -144,18 +144,21 @@ def test_waiting_costs_no_work_until_the_job_ends(
 
     def wait(secret: str) -> int:
         headers = {"Authorization": f"Bearer {secret}"}
-        return httpx.get(url, params={"wait": 4}, headers=headers, timeout=30).status_code
+        return httpx.get(url, params={"wait": 20}, headers=headers, timeout=30).status_code
 
+    waiters = next(o for o in app.observers if isinstance(o, Waiters))
     with ThreadPoolExecutor(50) as pool:
         waiting = [pool.submit(wait, secrets[n % 10]) for n in range(50)]
-        time.sleep(1.0)  # all 50 are parked
+        wait_until(lambda: waiters.count == 50, what="fifty requests waiting")
         before = time.process_time()
         time.sleep(2.0)
         used = time.process_time() - before
         release.set()
         assert [future.result() for future in waiting] == [200] * 50
     print(f"\n50 waiting requests used {used * 1000:.0f} ms of CPU in 2 s")
-    assert used < 0.2  # polling the store every 5-100 ms cost about a core before
+    # Polling the store every 5-100 ms cost about a core (2 s of CPU here) before; parked
+    # requests cost nothing, and the bound leaves room for a loaded machine's noise.
+    assert used < 0.5
 
 
 def test_a_flooding_token_gets_429_and_another_site_does_not(tmp_path: Path) -> None:

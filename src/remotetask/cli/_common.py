@@ -18,7 +18,6 @@ from typing import Any, TypeVar, cast
 import click
 
 from remotetask import jsonvalue
-from remotetask.client import Client
 from remotetask.clock import utc_text
 from remotetask.errors import (
     ConfigError,
@@ -142,6 +141,8 @@ def remote(func: F) -> F:
         if not logging.getLogger().isEnabledFor(logging.DEBUG):
             logging.getLogger("httpx").setLevel(logging.WARNING)
         try:
+            from remotetask.client import Client  # not for the server commands: see __init__
+
             client = Client(url, token)
             service = client.service(ref)
         except InvalidReferenceError as exc:

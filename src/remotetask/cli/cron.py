@@ -9,14 +9,16 @@ changes only the options given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from remotetask.cli._common import emit, parse_input, print_table, remote
-from remotetask.client import RemoteService
 from remotetask.errors import InvalidScheduleError
 from remotetask.schedule import FIELD_SETS, Schedule, field_text, parse_field
+
+if TYPE_CHECKING:
+    from remotetask.client import RemoteService
 
 
 def _field_options(func: Any) -> Any:

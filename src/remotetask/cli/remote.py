@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 import click
 
 from remotetask.cli._common import EXIT_FAILED, emit, parse_input, print_table, remote
-from remotetask.client import RemoteService
 from remotetask.jobs import COMPLETED, FINISHED, Job
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
+
+    from remotetask.client import RemoteService
 
 TABLE_COLUMNS = ["id", "task", "status", "attempts", "created", "started", "ended"]
 """The columns of ``remotetask jobs``."""
