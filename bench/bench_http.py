@@ -28,10 +28,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import remotetask
+from benchdoc import replace_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICE = "bench@Echo"
-DOC = ROOT / "docs" / "benchmarks.md"
 HEADING = "## HTTP"
 CLIENTS = 4
 
@@ -259,20 +259,7 @@ paired run).
 """
     print(section)
     if args.write:
-        write_section(section)
-
-
-def write_section(section: str) -> None:
-    """Replace (or add) the HTTP section of docs/benchmarks.md, leaving the others alone."""
-    text = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.strip() == HEADING), None)
-    if start is None:
-        DOC.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    rest = "".join(lines[end:])
-    DOC.write_text("".join(lines[:start]) + section + ("\n" + rest if rest else ""), "utf-8")
+        replace_section(HEADING.removeprefix("## "), section)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
@@ -25,11 +24,11 @@ from urllib.parse import quote
 import psycopg
 
 import remotetask
+from benchdoc import replace_section
 from remotetask import App, Settings
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-DOC = ROOT / "docs" / "benchmarks.md"
 SERVICE = "bench@Q"
 
 
@@ -178,18 +177,6 @@ def bench_raw(base_url: str, jobs: int, batch: int) -> float:
         return jobs / (time.perf_counter() - started)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) the "## PostgreSQL" section of docs/benchmarks.md."""
-    DOC.parent.mkdir(exist_ok=True)
-    doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## PostgreSQL\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--url", default="postgresql://postgres@127.0.0.1:5432/test")
@@ -260,7 +247,7 @@ worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare
 INSERT + COMMIT measured in the same run: where that alone exceeds 5 ms at p99, so
 does add-to-start.
 """
-    write_section(text)
+    replace_section("PostgreSQL", text)
     print(text)
 
 

@@ -22,7 +22,6 @@ import argparse
 import functools
 import os
 import platform
-import re
 import signal
 import socket
 import sqlite3
@@ -40,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 import remotetask
+from benchdoc import replace_section
 
 BENCH = Path(__file__).resolve().parent
-DOC = BENCH.parent / "docs" / "benchmarks.md"
 SERVICE = "bench@Speed"
 CHUNK = 1000
 """Jobs per bulk call."""
@@ -555,17 +554,6 @@ def goals(results: dict[str, Figures]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace (or add) the "## Against Huey" section of docs/benchmarks.md."""
-    doc = DOC.read_text()
-    pattern = re.compile(r"^## Against Huey\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(doc):
-        doc = pattern.sub(lambda _m: text, doc)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text
-    DOC.write_text(doc)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=10_000, help="jobs per bulk and drain phase")
@@ -660,7 +648,7 @@ Issue 9's goals, as ratios of the figures above:
 
 {BOUNDS}"""
     if args.write:
-        write_section(text)
+        replace_section("Against Huey", text)
     print(text)
 
 
