@@ -111,12 +111,15 @@ def make_huey(target: str) -> tuple[Any, dict[str, Any]]:
 class System:
     """One queue to measure; every phase gets a fresh database from ``fresh``."""
 
-    name = ""
     has_bulk = True
     has_workers = True
 
+    def __init__(self, name: str, fresh: Callable[[], AbstractContextManager[str]]) -> None:
+        self.name = name
+        self._fresh = fresh
+
     def fresh(self) -> AbstractContextManager[str]:
-        raise NotImplementedError
+        return self._fresh()
 
     def client(self, target: str) -> Any:
         """Whatever adds jobs to ``target``: an App's service, a Huey."""
@@ -136,13 +139,6 @@ class System:
 
 
 class Remotetask(System):
-    def __init__(self, name: str, fresh: Callable[[], AbstractContextManager[str]]) -> None:
-        self.name = name
-        self._fresh = fresh
-
-    def fresh(self) -> AbstractContextManager[str]:
-        return self._fresh()
-
     def client(self, target: str) -> Any:
         return remotetask_app(target).add_service(SERVICE)
 
@@ -162,13 +158,6 @@ class Remotetask(System):
 
 class Huey(System):
     has_bulk = False
-
-    def __init__(self, name: str, fresh: Callable[[], AbstractContextManager[str]]) -> None:
-        self.name = name
-        self._fresh = fresh
-
-    def fresh(self) -> AbstractContextManager[str]:
-        return self._fresh()
 
     def client(self, target: str) -> Any:
         return make_huey(target)
