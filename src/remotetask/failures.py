@@ -38,9 +38,18 @@ def exception_type(exc: BaseException) -> str:
 def exception_text(exc: BaseException) -> str:
     """``str(exc)``, the message kept as the job's error; a stand-in if that raises too."""
     try:
-        return str(exc)
+        return storable(str(exc))
     except BaseException:  # a broken __str__ must not cost the job its recorded failure
         return f"({exception_type(exc)}: its message could not be turned into text)"
+
+
+def storable(text: str) -> str:
+    """``text`` with NUL characters written as ``\\x00``: PostgreSQL text cannot hold them.
+
+    Without this, one task's error message with a NUL byte fails the commit of its
+    whole batch of outcomes, again on every retry.
+    """
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def normalise(message: str | None) -> str:

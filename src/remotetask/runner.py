@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from remotetask.engine import Engine
 from remotetask.errors import InvalidInputError, StoreError, TaskError
-from remotetask.failures import exception_text, exception_type
+from remotetask.failures import exception_text, exception_type, storable
 from remotetask.invoke import invoke
 from remotetask.jobs import COMPLETED, ERROR, QUEUED, CronRun, Job, Outcome
 from remotetask.refs import ServiceRef
@@ -234,7 +234,7 @@ class Runner:
         except BaseException as exc:  # SystemExit too: a task cannot stop its worker thread
             expected = isinstance(exc, TaskError | InvalidInputError)
             message, kind = exception_text(exc), exception_type(exc)  # as the original kept it
-            trace = None if expected else traceback.format_exc()
+            trace = None if expected else storable(traceback.format_exc())
             if not expected:
                 log.error(
                     "job %s (%s) of %s failed on attempt %s:\n%s",

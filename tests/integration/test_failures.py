@@ -161,3 +161,23 @@ def test_an_exception_beyond_exception_or_text_is_the_jobs_error_at_once(
     assert "raise raised" in (job.traceback or "")
     assert service.is_processing()
     service.stop_processing(wait=True)
+
+
+def test_an_error_message_with_a_nul_byte_is_stored_with_it_escaped(
+    app: App, service: TaskService
+) -> None:
+    """PostgreSQL text cannot hold NUL: unescaped, the failure could never be stored."""
+
+    @app.task(retry=RetryPolicy(max_attempts=1))
+    def nul_in_message(input: object) -> None:
+        raise ValueError("before\x00after")
+
+    jobid = service.add("nul_in_message")
+    done = service.add("echo", "ran beside it")
+    service.process()
+    job = service.jobs[jobid]
+    assert (job.status, job.error, job.attempts) == ("error", "before\\x00after", 1)
+    assert job.traceback is not None
+    assert "\x00" not in job.traceback
+    assert "before\\x00after" in job.traceback
+    assert service.status(done) == "completed"

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,12 +36,43 @@ STATEMENT_TIMEOUT_MS = 30_000
 IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000
 POOL_TIMEOUT_S = 10.0
 POOL_MAX_SIZE = 10
+CLAIMED = JOB_COLUMNS.replace("s.site, s.name", "?::text, ?::text")
+"""``JOB_COLUMNS`` as a claim's RETURNING gives them, without joining ``services``."""
+SIDE_THREADS = 2
+"""Claims running beside finishes at once (one per service storing at the same moment)."""
 MIGRATION_LOCK = 0x7274  # "rt": the first key of our two-int advisory locks
-FINISH_ROW = (
-    "(?::bigint, ?::text, ?::text, ?::text, ?::text, ?::text, ?::float8, ?::float8, "
-    "?::text, ?::text)"
+FINISH_COLUMNS = (
+    ("id", "bigint"),
+    ("claim", "text"),
+    ("status", "text"),
+    ("result", "text"),
+    ("error", "text"),
+    ("traceback", "text"),
+    ("next_call", "float8"),
+    ("ended", "float8"),
+    ("error_type", "text"),
+    ("error_group", "text"),
 )
-"""One finished run in ``finish_many``'s VALUES, typed so that NULLs bind everywhere."""
+"""``finish_many``'s columns, each bound as one typed array."""
+FINISH_BATCH = (
+    "WITH v AS (SELECT * FROM unnest("
+    + ", ".join(f"?::{kind}[]" for _, kind in FINISH_COLUMNS)
+    + ") AS t ("
+    + ", ".join(name for name, _ in FINISH_COLUMNS)
+    + ")), "
+    "done AS (UPDATE jobs j SET "
+    f"status = CASE WHEN j.cancel_requested = 1 THEN '{CANCELLED}' ELSE v.status END, "
+    "result = v.result, error = v.error, traceback = v.traceback, "
+    "next_call = v.next_call, ended = v.ended, claim = NULL, lease_until = NULL, "
+    "error_type = v.error_type, error_group = v.error_group "
+    "FROM v WHERE j.id = v.id AND j.claim = v.claim "
+    "RETURNING j.id, j.attempts, j.started, j.ended, j.error, j.error_type, "
+    "j.traceback), "
+    "kept AS (INSERT INTO job_errors (job_id, attempt, started, ended, error, "
+    "error_type, traceback) SELECT * FROM done WHERE error IS NOT NULL) "
+    "SELECT id FROM done"
+)
+"""Every finish of a batch in one statement (see ``PostgresStore._finish_rows``)."""
 
 log = logging.getLogger("remotetask")
 
@@ -95,6 +128,8 @@ class PostgresStore(SqlStore):
         self.url = url
         self._where = _redacted(url)
         self._listener: Listener | None = None
+        self._side: ThreadPoolExecutor | None = None
+        self._side_lock = threading.Lock()
         self._pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -120,6 +155,10 @@ class PostgresStore(SqlStore):
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
+        with self._side_lock:
+            if self._side is not None:
+                self._side.shutdown()
+                self._side = None
         self._pool.close()
 
     @contextmanager
@@ -171,9 +210,9 @@ class PostgresStore(SqlStore):
             "started = ?, ended = NULL, lease_until = ?, worker = ?, "
             "claim = replace(gen_random_uuid()::text, '-', ''), "
             "cancel_requested = 0, progress = NULL, progress_message = NULL "
-            "FROM c, services s, (SELECT set_config('synchronous_commit', 'off', true)) AS a "
-            f"WHERE j.id = c.id AND s.id = j.service_id RETURNING {JOB_COLUMNS}",
-            (service_id, now, now, limit, *params),
+            "FROM c, (SELECT set_config('synchronous_commit', 'off', true)) AS a "
+            f"WHERE j.id = c.id RETURNING {CLAIMED}",
+            (service_id, now, now, limit, *params, ref.site, ref.name),
         )
         return cur.fetchall()
 
@@ -188,31 +227,69 @@ class PostgresStore(SqlStore):
         now: float,
         lease_until: float,
     ) -> tuple[list[bool], list[Claim]]:
-        """The batch in one statement, then the claim in another; neither needs BEGIN/COMMIT.
+        """The batch in one statement and the claim in another, at the same time.
 
-        Each is atomic on its own. They are kept apart because the claim's commit does
-        not wait for its WAL flush and the finishes' must. A failed claim leaves the
-        stored finishes standing (see ``Store.finish_many``).
+        Each is atomic on its own and neither needs BEGIN/COMMIT. They are kept
+        apart because the claim's commit does not wait for its WAL flush and the
+        finishes' must, and they run side by side on two connections (they touch
+        different rows: claimed jobs are waiting, finished ones are running), so a
+        batch costs the longer of the two rather than their sum. A failed claim
+        leaves the stored finishes standing (see ``Store.finish_many``); failed
+        finishes hand the jobs just claimed back before the error goes up.
         """
-        stored: list[bool] = []
-        if finishes:
+        if not finishes:
+            return [], self._claim_or_none(ref, now, limit, worker, lease_until)
+        claiming = (
+            self._side_thread().submit(self._claim_or_none, ref, now, limit, worker, lease_until)
+            if limit > 0
+            else None
+        )
+        try:
             with self._tx(write=True, single=True) as cur:
                 stored = self._finish_rows(cur, finishes)
-        claims: list[Claim] = []
-        if limit > 0:
-            try:
-                claims = self.claim(ref, now, limit, worker, lease_until)
-            except StoreError as exc:
-                log.warning("claiming after storing %d outcomes failed: %s", len(finishes), exc)
-        return stored, claims
+        except BaseException:
+            if claiming is not None:
+                for claim in claiming.result():
+                    self._release_quietly(claim)
+            raise
+        return stored, [] if claiming is None else claiming.result()
+
+    def _claim_or_none(
+        self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
+    ) -> list[Claim]:
+        """The claim of ``finish_many``: its failure is logged, not raised."""
+        if limit <= 0:
+            return []
+        try:
+            return self.claim(ref, now, limit, worker, lease_until)
+        except StoreError as exc:
+            log.warning("claiming with a batch of outcomes failed: %s", exc)
+            return []
+
+    def _release_quietly(self, claim: Claim) -> None:
+        """Hand a claim back; if that fails too, its lease brings the job back later."""
+        try:
+            self.release(claim.job.id, claim.key)
+        except StoreError as exc:
+            log.warning("job %s: handing its claim back failed: %s", claim.job.id, exc)
+
+    def _side_thread(self) -> ThreadPoolExecutor:
+        """The threads that claim while the calling thread stores finishes."""
+        with self._side_lock:
+            if self._side is None:
+                self._side = ThreadPoolExecutor(SIDE_THREADS, "remotetask-pg-claim")
+            return self._side
 
     def _finish_rows(self, cur: Cursor, finishes: Sequence[Finish]) -> list[bool]:
-        """Each finish guarded by its own claim key; failed runs copied to their history."""
-        rows = ", ".join([FINISH_ROW] * len(finishes))
-        params: list[Any] = []
+        """Each finish guarded by its own claim key; failed runs copied to their history.
+
+        The runs arrive as one array per column, so the statement's text is the same
+        for every batch size: psycopg prepares it once and the server plans it once.
+        """
+        columns: tuple[list[Any], ...] = tuple([] for _ in FINISH_COLUMNS)
         for f in finishes:
             error = f.outcome.error
-            params += (
+            row = (
                 f.job_id,
                 f.key,
                 str(f.outcome.status),
@@ -224,22 +301,9 @@ class PostgresStore(SqlStore):
                 f.outcome.error_type,
                 None if error is None else normalise(error),
             )
-        cur.execute(
-            f"WITH v (id, claim, status, result, error, traceback, next_call, ended, "
-            f"error_type, error_group) AS (VALUES {rows}), "
-            "done AS (UPDATE jobs j SET "
-            f"status = CASE WHEN j.cancel_requested = 1 THEN '{CANCELLED}' ELSE v.status END, "
-            "result = v.result, error = v.error, traceback = v.traceback, "
-            "next_call = v.next_call, ended = v.ended, claim = NULL, lease_until = NULL, "
-            "error_type = v.error_type, error_group = v.error_group "
-            "FROM v WHERE j.id = v.id AND j.claim = v.claim "
-            "RETURNING j.id, j.attempts, j.started, j.ended, j.error, j.error_type, "
-            "j.traceback), "
-            "kept AS (INSERT INTO job_errors (job_id, attempt, started, ended, error, "
-            "error_type, traceback) SELECT * FROM done WHERE error IS NOT NULL) "
-            "SELECT id FROM done",
-            params,
-        )
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        cur.execute(FINISH_BATCH, columns)
         finished = {int(row[0]) for row in cur.fetchall()}
         return [f.job_id in finished for f in finishes]
 

@@ -1,0 +1,54 @@
+"""PostgreSQL's finish batch, which claims the next jobs on a second connection meanwhile."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from remotetask.jobs import COMPLETED, PROCESSING, QUEUED, Outcome
+from remotetask.refs import ServiceRef
+from remotetask.store import Finish, NewJob
+from remotetask.store.postgres import PostgresStore
+
+REF = ServiceRef("", "Batches")
+
+
+def statuses(store: PostgresStore, ids: list[int]) -> list[str]:
+    jobs = [store.get_job(REF, job_id) for job_id in ids]
+    return [str(job.status) if job is not None else "missing" for job in jobs]
+
+
+def test_a_refused_finish_batch_hands_back_the_jobs_claimed_beside_it(
+    postgres_url: str,
+) -> None:
+    store = PostgresStore(postgres_url, auto_migrate=True)
+    try:
+        store.ensure_service(REF)
+        ids = store.insert_jobs(REF, [NewJob("echo", "1", QUEUED) for _ in range(4)], 1.0)
+        (running,) = store.claim(REF, 2.0, 1, "w", 100.0)
+        refused = Finish(running.job.id, running.key, Outcome(COMPLETED, result_json='"\x00"'), 3.0)
+        with pytest.raises(psycopg.DataError):
+            store.finish_many([refused], REF, 3, "w", 3.0, 100.0)
+        assert statuses(store, ids) == [PROCESSING, QUEUED, QUEUED, QUEUED]
+        assert [c.job.attempts for c in store.claim(REF, 4.0, 3, "w", 100.0)] == [1, 1, 1]
+    finally:
+        store.close()
+
+
+def test_a_batch_stores_its_finishes_and_claims_the_next_jobs(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url, auto_migrate=True)
+    try:
+        store.ensure_service(REF)
+        ids = store.insert_jobs(REF, [NewJob("echo", "1", QUEUED) for _ in range(5)], 1.0)
+        running = store.claim(REF, 2.0, 2, "w", 100.0)
+        finishes = [
+            Finish(c.job.id, c.key, Outcome(COMPLETED, result_json="1"), 3.0) for c in running
+        ]
+        finishes.append(Finish(ids[4], "not its claim", Outcome(COMPLETED), 3.0))
+        stored, claims = store.finish_many(finishes, REF, 2, "w", 3.0, 100.0)
+        assert stored == [True, True, False]
+        assert [c.job.id for c in claims] == ids[2:4]
+        assert all(c.job.service == str(REF) for c in claims)
+        assert statuses(store, ids) == [COMPLETED, COMPLETED, PROCESSING, PROCESSING, QUEUED]
+    finally:
+        store.close()
