@@ -52,3 +52,25 @@ def test_a_batch_stores_its_finishes_and_claims_the_next_jobs(postgres_url: str)
         assert statuses(store, ids) == [COMPLETED, COMPLETED, PROCESSING, PROCESSING, QUEUED]
     finally:
         store.close()
+
+
+def test_services_cannot_be_deleted_truncated_or_renumbered(postgres_url: str) -> None:
+    """Jobs carry no foreign key to their service (see migration 0004): this keeps them whole."""
+    store = PostgresStore(postgres_url, auto_migrate=True)
+    try:
+        store.ensure_service(REF)
+        store.insert_jobs(REF, [NewJob("echo", "1", QUEUED)], 1.0)
+    finally:
+        store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        for statement in (
+            "DELETE FROM services",
+            "TRUNCATE services CASCADE",
+            "UPDATE services SET id = id + 100",
+        ):
+            with pytest.raises(psycopg.errors.RaiseException, match="never deleted"):
+                conn.execute(statement)
+        row = conn.execute(
+            "SELECT count(*) FROM services JOIN jobs ON jobs.service_id = services.id"
+        ).fetchone()
+        assert row == (1,)

@@ -45,11 +45,25 @@ def latest_version(dialect: str) -> int:
 
 
 def split_statements(script: str) -> tuple[str, ...]:
-    """Split a migration file into statements (our files keep ';' out of literals)."""
+    """Split a migration file into statements at ';' outside ``$$``-quoted function bodies.
+
+    Our files keep ';' out of string literals, so this is all the parsing they need.
+    """
     without_comments = "\n".join(
         line for line in script.splitlines() if not line.lstrip().startswith("--")
     )
-    return tuple(part.strip() for part in without_comments.split(";") if part.strip())
+    statements, current = [], ""
+    for n, piece in enumerate(without_comments.split("$$")):
+        if n % 2:  # inside a body: kept whole
+            current += f"$${piece}$$"
+            continue
+        *ended, current_tail = piece.split(";")
+        for part in ended:
+            statements.append(current + part)
+            current = ""
+        current += current_tail
+    statements.append(current)
+    return tuple(part.strip() for part in statements if part.strip())
 
 
 def newer_schema_error(where: str, current: int, latest: int) -> SchemaError:
