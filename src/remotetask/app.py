@@ -7,16 +7,16 @@ service registry, the task decorators, autostart, and the verbs transports need
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from remotetask.autostart import autostart
 from remotetask.clock import Clock
 from remotetask.engine import DEFAULT_DATABASE, Engine
 from remotetask.errors import UnknownServiceError
 from remotetask.jobs import CronRun, Job, Status
-from remotetask.logins import Logins
 from remotetask.maintenance import forget_worker
 from remotetask.refs import ServiceRef
 from remotetask.retry import RetryPolicy
@@ -25,6 +25,9 @@ from remotetask.settings import Settings
 from remotetask.tasks import Task
 from remotetask.tokens import Tokens
 from remotetask.workers import WorkerInfo
+
+if TYPE_CHECKING:
+    from remotetask.logins import Logins
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,13 +45,22 @@ class App(Engine):
         super().__init__(database, settings=settings, clock=clock)
         self.tokens = Tokens(lambda: self.store, self.clock)
         """The API tokens in this app's database: issue, verify, list, revoke."""
-        self.logins = Logins(lambda: self.store, self.clock)
-        """The management UI's sessions and login rate limit, in this app's database."""
         self._services: dict[ServiceRef, TaskService] = {}
         self._services_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<App {self.database}>"
+
+    @functools.cached_property
+    def logins(self) -> Logins:
+        """The management UI's sessions and login rate limit, in this app's database.
+
+        Made on first use: its hashing loads OpenSSL (about 5 MiB), which a worker
+        never needs.
+        """
+        from remotetask.logins import Logins
+
+        return Logins(lambda: self.store, self.clock)
 
     # -- tasks ------------------------------------------------------------------------
 

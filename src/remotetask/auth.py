@@ -9,9 +9,6 @@ store is ``App.tokens.verify``; this module holds only the values.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -215,6 +212,8 @@ def csrf_matches(session: Session, submitted: object) -> bool:
     """Whether a form's CSRF field is this session's token (constant time, any text)."""
     if not isinstance(submitted, str):
         return False
+    import hmac  # here, like the other hashing below: a worker never loads OpenSSL for it
+
     return hmac.compare_digest(session.csrf.encode(), submitted.encode("utf-8", "replace"))
 
 
@@ -224,9 +223,13 @@ TokenVerifier = Callable[[str], Principal | None]
 
 def new_secret() -> str:
     """A fresh token secret with 256 random bits."""
+    import secrets
+
     return SECRET_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_secret(secret: str) -> str:
     """The SHA-256 hex digest stored in place of the secret."""
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()

@@ -1,34 +1,20 @@
 """One call of a task: its typed input in, its JSON result out, sync or async.
 
 ``invoke`` is what the runner calls for every job and cron firing. A plain
-function runs in the calling worker thread. An ``async def`` task runs on an
-event loop of its own, made for this run in the same worker thread and closed
-after it, so one worker thread runs one async job at a time, as it does a sync
-one. While the coroutine runs, a watcher asks every ``CANCEL_POLL_SECONDS``
-whether the job was cancelled and, if so, cancels the coroutine; the task's
-``timeout`` cancels it too (``asyncio.timeout``).
+function runs in the calling worker thread; an ``async def`` task's coroutine is
+run by ``asyncrun``, imported only then, so a worker with sync tasks never loads
+asyncio (a few MiB of its memory).
 """
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import Awaitable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from remotetask.errors import StoreError, TaskError
 from remotetask.tasks import Task
 
-CANCEL_POLL_SECONDS = 0.25
-"""How often a running async task's job is checked for a cancel request."""
-CANCELLED_MESSAGE = "cancelled while running"
-
-
-class Cancellable(Protocol):
-    """What invoke needs of a JobContext: whether someone asked to cancel the job."""
-
-    def cancelled(self) -> bool: ...
+if TYPE_CHECKING:
+    from remotetask.asyncrun import Cancellable
 
 
 def invoke(task: Task, ctx: Cancellable, stored_input: Any) -> str:
@@ -39,52 +25,7 @@ def invoke(task: Task, ctx: Cancellable, stored_input: Any) -> str:
     """
     returned = task.run(ctx, task.decode_input(stored_input))
     if inspect.isawaitable(returned):
-        returned = _run_on_own_loop(_supervised(returned, ctx, task.timeout))
+        from remotetask.asyncrun import run_supervised
+
+        returned = run_supervised(returned, ctx, task.timeout)
     return task.encode_result(returned)
-
-
-def _run_on_own_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:
-    """Run to the end on a new event loop; in a helper thread if this one already has a loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coroutine)
-    with ThreadPoolExecutor(1, thread_name_prefix="remotetask-async") as helper:
-        return helper.submit(asyncio.run, coroutine).result()
-
-
-async def _supervised(work: Awaitable[Any], ctx: Cancellable, timeout: float | None) -> Any:
-    """Await the task's coroutine, cancelling it on a cancel request or at its timeout."""
-    this = asyncio.current_task()
-    assert this is not None
-    asked = asyncio.Event()
-    watcher = asyncio.create_task(_watch(ctx, this, asked))
-    deadline = asyncio.timeout(timeout)
-    try:
-        async with deadline:
-            return await work
-    except TimeoutError:
-        if deadline.expired():
-            raise TimeoutError(f"timed out after {timeout:g} s") from None
-        raise
-    except asyncio.CancelledError:
-        if asked.is_set():
-            this.uncancel()
-            raise TaskError(CANCELLED_MESSAGE) from None
-        raise
-    finally:
-        watcher.cancel()
-
-
-async def _watch(ctx: Cancellable, work: asyncio.Task[Any], asked: asyncio.Event) -> None:
-    """Cancel ``work`` once its job is asked to stop (a store hiccup only delays the check)."""
-    while True:
-        await asyncio.sleep(CANCEL_POLL_SECONDS)
-        try:
-            cancelled = ctx.cancelled()
-        except StoreError:
-            continue
-        if cancelled:
-            asked.set()
-            work.cancel()
-            return

@@ -4,7 +4,8 @@ A task whose input parameter or return value is annotated gets a ``Codec`` for
 each: it checks a value against the type (``InvalidInputError`` listing the
 fields at fault), turns the stored JSON back into the typed object, encodes a
 typed value as JSON, and describes the type as JSON Schema. An annotation of
-``Any`` or ``object``, or none at all, means any JSON value, as before.
+``Any`` or ``object``, or none at all, means any JSON value, as before; a result
+annotated ``None`` is stored as it comes (a null), without pydantic.
 
 pydantic is imported here only, and only when a task is annotated, so
 ``import remotetask`` and untyped tasks work without it (it comes with the
@@ -100,9 +101,11 @@ def codecs(func: Callable[..., Any], context: bool, name: str) -> tuple[Codec | 
     index = 1 if context else 0
     given = positional[index].annotation if len(positional) > index else Any
     returned = signature.return_annotation
+    # ``-> None`` declares that nothing comes back: its null needs no pydantic at all.
+    nothing = returned is None or returned is type(None)
     return (
         None if _untyped(given) else Codec(given, f"the input of task {name!r}"),
-        None if _untyped(returned) else Codec(returned, f"the result of task {name!r}"),
+        None if nothing or _untyped(returned) else Codec(returned, f"the result of task {name!r}"),
     )
 
 

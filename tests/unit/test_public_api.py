@@ -93,3 +93,18 @@ def test_a_worker_does_not_load_the_http_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert remotetask.Client.__module__ == "remotetask.client"
+
+
+def test_a_worker_with_sync_tasks_loads_neither_asyncio_nor_openssl() -> None:
+    """Each is a few MiB of every worker: only async tasks and logins need them."""
+    code = (
+        "import sys, remotetask\n"
+        "app = remotetask.App('sqlite://')\n"
+        "app.register('sync', lambda value: value)\n"
+        "service = app.add_service('@S')\n"
+        "job = service.add('sync', 1)\n"
+        "service.process()\n"
+        "print(service.result(job), 'asyncio' in sys.modules, '_hashlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["1", "False", "False"]

@@ -61,6 +61,27 @@ def test_unannotated_any_and_object_inputs_are_untyped() -> None:
         assert task.encode_input({"any": [1, "json"]}) == '{"any":[1,"json"]}'
 
 
+def test_a_result_annotated_none_needs_no_codec_and_no_pydantic() -> None:
+    def returns_nothing(input: object) -> None:
+        return None
+
+    task = Task("t", returns_nothing)
+    assert task.result_codec is None
+    assert task.result_schema is None
+    script = (
+        "import sys, remotetask\n"
+        "app = remotetask.App('sqlite://')\n"
+        "@app.task\n"
+        "def quiet(input: object) -> None: pass\n"
+        "print('pydantic' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
 def test_a_model_input_is_checked_encoded_and_decoded() -> None:
     def resize(input: Resize) -> None: ...
 

@@ -9,7 +9,7 @@ times as epoch seconds, ``?`` as the placeholder.
 
 from __future__ import annotations
 
-import secrets
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -126,7 +126,7 @@ def row_to_run(row: Sequence[Any]) -> CronRun:
 
 def new_claim_key() -> str:
     """A claim key: unguessable and unique, so a superseded run can never match."""
-    return secrets.token_hex(12)
+    return os.urandom(12).hex()
 
 
 def placeholders(count: int) -> str:

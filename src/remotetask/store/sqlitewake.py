@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import secrets
 import socket
 import threading
 from collections.abc import Callable
@@ -84,7 +83,7 @@ class Listener:
 
     def __init__(self, database: str) -> None:
         folder = wake_folder(database)
-        self.name = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.name = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.path = str(folder / self.name)
         if len(self.path) > MAX_SOCKET_PATH:
             raise OSError(f"socket path too long: {self.path}")

@@ -6,7 +6,7 @@ only when no retry follows), hands a ``TaskContext`` to tasks that take one,
 and, for a plain function, closes Django's database connections that are
 unusable or past ``CONN_MAX_AGE`` before and after it, as a request would. An
 ``async def`` task gets an ``async def`` task function, so remotetask runs it
-on an event loop (see ``remotetask.invoke``).
+on an event loop (see ``remotetask.asyncrun``).
 """
 
 from __future__ import annotations
