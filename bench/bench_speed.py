@@ -8,9 +8,9 @@
 Systems: remotetask on SQLite (WAL, synchronous=FULL) and on PostgreSQL, Huey 3 on
 SQLite (``fsync=True``: synchronous=FULL, the same durability) and on Redis, and raw
 loops (bench_sqlite's and bench_postgres's: a bare table, one transaction per job).
-Every phase starts on an empty database. Worker processes are this script run with
-``--serve``; drains are timed inside the worker by a ``mark`` task queued before and
-after the no-op jobs (it sends ``time.monotonic()`` over UDP), so start-up is not
+Every phase starts on an empty database. Worker processes are speed_worker.py, which
+imports only what a worker needs; drains are timed inside the worker by a ``mark`` task
+queued before and after the no-op jobs (it sends ``time.monotonic()`` over UDP), so start-up is not
 counted. Pickup is from ``add`` returning (committed) to the task starting, on an idle
 worker in another process. Prints a Markdown table and the ratios of issue 9's goals;
 ``--write`` puts them under "## Against Huey" in docs/benchmarks.md.
@@ -29,7 +29,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -38,28 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import remotetask
 from benchdoc import replace_section
 
 BENCH = Path(__file__).resolve().parent
-SERVICE = "bench@Speed"
 CHUNK = 1000
 """Jobs per bulk call."""
 RAW_SQLITE, RAW_PG = "raw SQLite loop", "raw PostgreSQL loop"
 
 sys.path.insert(0, str(BENCH))
-# Workers run this script too: what only the measuring process needs (psycopg, the other
-# benchmarks' raw loops, Huey) is imported where it is used, so a worker's RSS is its own.
-
-
-def send_mark(port: object) -> None:
-    """The ``mark`` task: tell the benchmark when it ran.
-
-    Its input is untyped, as every task here (and Huey's) is: an annotated input would
-    load pydantic into the worker, about 9 MiB of its RSS (docs/benchmarks.md).
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.sendto(repr(time.monotonic()).encode(), ("127.0.0.1", int(str(port))))
+from speed_worker import SERVICE, make_huey, remotetask_app  # noqa: E402
 
 
 class Marks:
@@ -79,37 +65,6 @@ class Marks:
 
 
 # -- the systems ------------------------------------------------------------------------
-
-
-def remotetask_app(url: str, threads: int = 1) -> remotetask.App:
-    processor: remotetask.SimpleProcessor | remotetask.MultiProcessor = (
-        remotetask.MultiProcessor(threads) if threads > 1 else remotetask.SimpleProcessor()
-    )
-    app = remotetask.App(url, settings=remotetask.Settings(processor=processor, auto_migrate=True))
-    app.register("noop", lambda _input: None)
-    app.register("mark", send_mark)
-    return app
-
-
-def make_huey(target: str) -> tuple[Any, dict[str, Any]]:
-    """A Huey on ``target`` (a SQLite file path, or ``redis://…#name``) and its two tasks."""
-    from huey import RedisHuey, SqliteHuey
-
-    if target.startswith("redis://"):
-        url, name = target.split("#")
-        huey = RedisHuey(name, url=url)
-    else:
-        huey = SqliteHuey("bench", filename=target, fsync=True)
-
-    @huey.task(name="noop")
-    def noop(_n: object) -> None:
-        return None
-
-    @huey.task(name="mark")
-    def mark(port: int) -> None:
-        send_mark(port)
-
-    return huey, {"noop": noop, "mark": mark}
 
 
 class System:
@@ -197,25 +152,13 @@ def redis_name(url: str) -> Iterator[str]:
 # -- worker processes -------------------------------------------------------------------
 
 
-def serve(kind: str, target: str, threads: int) -> None:
-    """Run in a worker process until terminated."""
-    if kind == "remotetask":
-        app = remotetask_app(target, threads)
-        app.service(SERVICE).start_processing()
-        threading.Event().wait()  # until killed
-    huey, _tasks = make_huey(target)
-    worker_type = "process" if threads < 0 else "thread"
-    consumer = huey.create_consumer(workers=abs(threads), worker_type=worker_type, periodic=False)
-    consumer.run()
-
-
 def start_workers(system: System, target: str, threads: int, processes: int) -> list[Any]:
     """Worker processes, each in its own session so that a stop reaches its children."""
     if processes > 1 and isinstance(system, Huey):
         threads, processes = -processes, 1  # one consumer with worker processes
     return [
         subprocess.Popen(
-            [sys.executable, __file__, "--serve", *system.serve_args(target, threads)],
+            [sys.executable, str(BENCH / "speed_worker.py"), *system.serve_args(target, threads)],
             start_new_session=True,
             stderr=subprocess.DEVNULL,
         )
@@ -559,11 +502,7 @@ def main() -> None:
         "--only", help="systems to run, comma-separated: rt-sqlite,rt-pg,huey-sqlite,huey-redis,raw"
     )
     parser.add_argument("--write", action="store_true", help="update docs/benchmarks.md")
-    parser.add_argument("--serve", nargs=3, metavar=("KIND", "TARGET", "THREADS"))
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve[0], args.serve[1], int(args.serve[2]))
-        return
     results: dict[str, Figures] = {}
     load_before = os.getloadavg()[0]
     marks = Marks()
