@@ -11,6 +11,7 @@ mechanism, so a lost notification costs only latency).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -53,13 +54,11 @@ FINISH_COLUMNS = (
     ("error_type", "text"),
     ("error_group", "text"),
 )
-"""``finish_many``'s columns, each bound as one typed array."""
+"""``finish_many``'s columns, in the order of each run's JSON array."""
 FINISH_BATCH = (
-    "WITH v AS (SELECT * FROM unnest("
-    + ", ".join(f"?::{kind}[]" for _, kind in FINISH_COLUMNS)
-    + ") AS t ("
-    + ", ".join(name for name, _ in FINISH_COLUMNS)
-    + ")), "
+    "WITH v AS (SELECT "
+    + ", ".join(f"(e->>{n})::{kind} AS {name}" for n, (name, kind) in enumerate(FINISH_COLUMNS))
+    + " FROM json_array_elements(?::json) AS e), "
     "done AS (UPDATE jobs j SET "
     f"status = CASE WHEN j.cancel_requested = 1 THEN '{CANCELLED}' ELSE v.status END, "
     "result = v.result, error = v.error, traceback = v.traceback, "
@@ -283,27 +282,26 @@ class PostgresStore(SqlStore):
     def _finish_rows(self, cur: Cursor, finishes: Sequence[Finish]) -> list[bool]:
         """Each finish guarded by its own claim key; failed runs copied to their history.
 
-        The runs arrive as one array per column, so the statement's text is the same
-        for every batch size: psycopg prepares it once and the server plans it once.
+        The batch travels as one JSON array of arrays: the statement's text is the same
+        for every batch size (psycopg prepares it once, the server plans it once), and
+        ``json.dumps`` encodes it several times faster than psycopg adapts ten arrays.
         """
-        columns: tuple[list[Any], ...] = tuple([] for _ in FINISH_COLUMNS)
-        for f in finishes:
-            error = f.outcome.error
-            row = (
+        rows = [
+            (
                 f.job_id,
                 f.key,
-                str(f.outcome.status),
+                f.outcome.status,
                 f.outcome.result_json,
-                error,
+                f.outcome.error,
                 f.outcome.traceback,
                 f.outcome.next_call,
                 f.ended,
                 f.outcome.error_type,
-                None if error is None else normalise(error),
+                None if f.outcome.error is None else normalise(f.outcome.error),
             )
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
-        cur.execute(FINISH_BATCH, columns)
+            for f in finishes
+        ]
+        cur.execute(FINISH_BATCH, (json.dumps(rows),))
         finished = {int(row[0]) for row in cur.fetchall()}
         return [f.job_id in finished for f in finishes]
 
