@@ -229,18 +229,20 @@ Targets: drain with one process at least 50 % of the raw one-per-transaction loo
 add-to-start p50 at most 2 ms and p99 at most 5 ms.
 
 What bounds the drain: a worker stores ended runs in group commits of up to 64, each one
-statement (`UPDATE … FROM (VALUES …)`, which also copies failed runs to their history),
-whose commit waits for the WAL flush; then it claims the next jobs with a second
-statement, whose commit does not (`synchronous_commit` off for that statement: a claim
-lost in a server crash leaves the job queued, which at-least-once allows). Both run in
-autocommit, so the hot path has no BEGIN/COMMIT: two round trips per batch, where the
-worker used to make four per job (BEGIN, finish, claim, COMMIT). What is left is the
-server's work per job: a claim and a finish are each a non-HOT update of a wide row
-that writes the indexes of `jobs` (up to ten, most of them for the console's listings),
-where the raw loop's table has one partial index, so with the server on the same two
-CPUs the drain is bound by PostgreSQL's CPU. Two worker processes split that work and
-overlap their round trips. The raw loop's own rate varies by up to a half between runs
-on this shared VM, hence the alternating rounds.
+statement (`UPDATE … FROM json_array_elements(…)`, which also copies failed runs to their
+history), whose commit waits for the WAL flush; at the same time, on a second
+connection, it claims the next jobs with another statement, whose commit does not
+(`synchronous_commit` off for that statement: a claim lost in a server crash leaves the
+job queued, which at-least-once allows). Both run in autocommit, so the hot path has no
+BEGIN/COMMIT: a batch costs the longer of two round trips, where the worker used to make
+four per job (BEGIN, finish, claim, COMMIT). What is left is the server's work per job,
+about 100 µs of its CPU measured during a drain: a claim and a finish are each a non-HOT
+update of a wide row that writes the indexes of `jobs` (eleven, most of them for the
+console's listings; six entries for a claim, five for a finish), where the raw loop's
+table has one partial index, so with the server and the worker (about 70 µs of CPU per
+job) on the same two CPUs the drain is bound by CPU. Two worker processes split that
+work and overlap their round trips. The raw loop's own rate varies by up to a half
+between runs on this shared VM, hence the alternating rounds.
 
 Add-to-start latency is the add's commit, the NOTIFY delivered at commit, and the
 worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare
