@@ -107,8 +107,17 @@ class Processor:
         """Jobs claimed ahead, not started, oldest first."""
         self._short = False
         """Whether the latest run was short (claiming ahead only pays for short runs)."""
+        self._claiming = 0
+        """Jobs that claims under way may bring: they count against the bound with ``_held``."""
+        # One commit lane for the simple processor: claims from two lanes could come back
+        # out of order, and it runs its jobs one at a time in the order they were added.
         self._commits = GroupCommit(
-            runner, COMMIT_BATCH, self._want, self._stored, self._more_coming
+            runner,
+            COMMIT_BATCH,
+            self._want,
+            self._stored,
+            self._more_coming,
+            lanes=self._engine.store.commit_lanes if kind.max_threads > 1 else 1,
         )
         self._lost: set[str] = set()
         """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
@@ -184,29 +193,42 @@ class Processor:
             empty = not self._ready
         want = self._want(0) if empty and not self._commits.busy() else 0
         if want > 0:
-            self._add_claims(self._runner.claim(now, want))
+            claims: list[Claim] = []
+            try:
+                claims = self._runner.claim(now, want)
+            finally:
+                self._add_claims(claims, want)
         with self._lock:
             return [self._ready.popleft() for _ in range(min(count, len(self._ready)))]
 
     def _want(self, ending: int) -> int:
-        """How many jobs to claim now that ``ending`` held ones are being stored."""
+        """How many jobs to claim now that ``ending`` held ones are being stored.
+
+        The number is reserved until ``_add_claims`` gives it back, so claims under way
+        at once (commits in several lanes) never hold more than the bound between them.
+        """
         if self._stop.is_set():
             return 0
         ahead = CLAIM_AHEAD if self._short else 0
         with self._lock:
-            return max(0, self.kind.max_threads + ahead - (len(self._held) - ending))
+            room = self.kind.max_threads + ahead - (len(self._held) - ending) - self._claiming
+            want = max(0, room)
+            self._claiming += want
+            return want
 
-    def _add_claims(self, claims: list[Claim]) -> None:
+    def _add_claims(self, claims: list[Claim], asked: int) -> None:
+        """Hold the ``claims`` a claim of ``asked`` jobs brought, and end its reservation."""
         with self._lock:
+            self._claiming -= asked
             self._held.update((c.key, c.job.id) for c in claims)
             self._ready.extend(claims)
 
-    def _stored(self, runs: list[Ran], claims: list[Claim]) -> None:
+    def _stored(self, runs: list[Ran], claims: list[Claim], asked: int) -> None:
         """A group commit ended: its runs are no longer held, its claims are ready to run."""
         with self._lock:
             for ran in runs:
                 self._held.pop(ran.claim.key, None)
-        self._add_claims(claims)
+        self._add_claims(claims, asked)
         self._wakeup.set()
 
     def _more_coming(self, waiting: int) -> bool:
