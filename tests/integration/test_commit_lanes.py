@@ -7,7 +7,8 @@ import threading
 import psycopg
 
 import remotetask
-from remotetask import MultiProcessor, Settings
+from remotetask import COMPLETED, PROCESSING, MultiProcessor, Settings
+from remotetask.processing import CLAIM_AHEAD, COMMIT_BATCH
 from tests.waiting import wait_until
 
 
@@ -51,3 +52,25 @@ def _waiting_on_lock(url: str) -> bool:
             "WHERE wait_event_type = 'Lock' AND query LIKE '%json_array_elements%'"
         ).fetchone()
     return row is not None and row[0] > 0
+
+
+def test_claims_of_both_lanes_together_keep_to_the_claim_ahead_bound(postgres_url: str) -> None:
+    """Every job claimed and not yet stored is ``processing``: never more than the bound.
+
+    On PostgreSQL a commit's claim runs beside its store, so for that moment the jobs of
+    the group being stored are counted too (docs/reliability.md).
+    """
+    app = remotetask.App(postgres_url, settings=Settings(auto_migrate=True))
+    app.register("noop", lambda _input: None)
+    service = app.add_service("@Bound")
+    total = 4000
+    for start in range(0, total, 1000):
+        service.add_many("noop", list(range(start, start + 1000)))
+    bound = 2 + CLAIM_AHEAD + COMMIT_BATCH
+    seen: list[int] = []
+    service.start_processing(MultiProcessor(2))
+    while (counts := service.counts()).get(COMPLETED, 0) < total:
+        seen.append(counts.get(PROCESSING, 0))
+    app.close()
+    assert max(seen) <= bound
+    assert max(seen) > 2  # it did claim ahead
