@@ -7,10 +7,6 @@ waiting, or ``max_wait`` seconds after the first arrived, whichever comes first
 service's next jobs. A run is reported (observers told, its status visible) only
 once its commit returned, so a crash takes back only runs nobody has heard of,
 and they run again after their lease.
-
-A store that can take several commits at once (``Store.commit_lanes``, PostgreSQL)
-gets that many commit threads: while one waits on the server, the next group forms
-and goes out, so a batch's round trips no longer bound the drain.
 """
 
 from __future__ import annotations
@@ -45,7 +41,6 @@ class GroupCommit:
         want: Callable[[int], int],
         claimed: Callable[[list[Ran], list[Claim], int], None],
         more_coming: Callable[[int], bool],
-        lanes: int = 1,
     ) -> None:
         self._runner = runner
         self._max_batch = max_batch
@@ -57,16 +52,12 @@ class GroupCommit:
         self._writing = 0
         self._closed = False
         self._cond = threading.Condition()
-        self._threads = [
-            threading.Thread(
-                target=self._loop, name=f"remotetask-commit-{runner.ref}-{lane}", daemon=True
-            )
-            for lane in range(lanes)
-        ]
+        self._thread = threading.Thread(
+            target=self._loop, name=f"remotetask-commit-{runner.ref}", daemon=True
+        )
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._thread.start()
 
     def add(self, ran: Ran) -> None:
         """Store ``ran`` with the next group (at once, alone, once the thread is closed)."""
@@ -88,34 +79,28 @@ class GroupCommit:
         """Store what is waiting (claiming nothing more) and end the thread."""
         with self._cond:
             self._closed = True
-            self._cond.notify_all()
-        deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+            self._cond.notify()
+        self._thread.join(timeout)
 
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while True:
-                    while not self._waiting and not self._closed:
-                        self._cond.wait()
-                    if not self._waiting:
-                        return
-                    self._gather()
-                    if self._waiting:  # another lane may have taken the group meanwhile
-                        break
+                while not self._waiting and not self._closed:
+                    self._cond.wait()
+                if not self._waiting:
+                    return
+                self._gather()
                 batch = self._waiting[: self._max_batch]
                 del self._waiting[: len(batch)]
                 if self._waiting:
                     self._first_at = time.monotonic()
-                    self._cond.notify()  # the rest is another lane's
-                self._writing += len(batch)
+                self._writing = len(batch)
                 closed = self._closed
             try:
                 self._write(batch, with_claim=not closed)
             finally:
                 with self._cond:
-                    self._writing -= len(batch)
+                    self._writing = 0
 
     def _gather(self) -> None:
         """Wait (holding the condition) until the batch is full, old enough, or alone."""

@@ -109,15 +109,8 @@ class Processor:
         """Whether the latest run was short (claiming ahead only pays for short runs)."""
         self._claiming = 0
         """Jobs that claims under way may bring: they count against the bound with ``_held``."""
-        # One commit lane for the simple processor: claims from two lanes could come back
-        # out of order, and it runs its jobs one at a time in the order they were added.
         self._commits = GroupCommit(
-            runner,
-            COMMIT_BATCH,
-            self._want,
-            self._stored,
-            self._more_coming,
-            lanes=self._engine.store.commit_lanes if kind.max_threads > 1 else 1,
+            runner, COMMIT_BATCH, self._want, self._stored, self._more_coming
         )
         self._lost: set[str] = set()
         """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
@@ -205,7 +198,7 @@ class Processor:
         """How many jobs to claim now that ``ending`` held ones are being stored.
 
         The number is reserved until ``_add_claims`` gives it back, so claims under way
-        at once (commits in several lanes) never hold more than the bound between them.
+        at once (a commit's and the processing thread's) never exceed the bound together.
         """
         if self._stop.is_set():
             return 0

@@ -51,10 +51,6 @@ class Finish:
 class Store(Protocol):
     """Domain-level storage verbs; every query is scoped to one service."""
 
-    commit_lanes: int
-    """How many ``finish_many`` calls a processor may have under way at once: more than
-    one only where they run side by side (a server with a connection each)."""
-
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 

@@ -113,8 +113,6 @@ class PostgresStore(SqlStore):
     """Store on a PostgreSQL database (the schema is the one on the URL's search_path)."""
 
     dialect = "postgresql"
-    commit_lanes = 2
-    """While one batch waits on the server, the next one goes out on another connection."""
     floor_sql = "CAST(FLOOR({}) AS BIGINT)"
 
     def __init__(

@@ -37,8 +37,6 @@ class SqlStore(HistoryVerbs, JobVerbs, ListingVerbs, CronVerbs, TokenVerbs, Sess
 
     dialect: str
     """The folder of this backend's migrations: ``sqlite`` or ``postgresql``."""
-    commit_lanes = 1
-    """One writer at a time: a second commit would only queue behind the first."""
     _where: str
     """The database as messages and logs name it (never with a password)."""
 
