@@ -312,21 +312,22 @@ class PostgresStore(SqlStore):
     def _insert_rows(
         self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
     ) -> list[int]:
-        """Every row in one statement from arrays, with the NOTIFY: one round trip in all.
+        """Every row in one statement, with the NOTIFY: one round trip in all.
 
-        It runs without BEGIN/COMMIT (``single``). The ids are drawn in the arrays'
-        order (``ORDER BY n``), so sorted they are the rows' ids in order.
+        It runs without BEGIN/COMMIT (``single``). The rows travel as one JSON array
+        (cheaper to encode than four typed arrays, as in ``_finish_rows``); the ids are
+        drawn in its order (``ORDER BY n``), so sorted they are the rows' ids in order.
         """
         cur.execute(
             "WITH new AS (INSERT INTO jobs (service_id, task, input, status, schedule, created) "
-            "SELECT ?, t.task, t.input, t.status, t.schedule, ? "
-            "FROM unnest(?::text[], ?::text[], ?::text[], ?::text[]) WITH ORDINALITY "
-            "AS t(task, input, status, schedule, n) ORDER BY t.n RETURNING id) "
+            "SELECT ?, t.e->>0, t.e->>1, t.e->>2, t.e->>3, ? "
+            "FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(e, n) "
+            "ORDER BY t.n RETURNING id) "
             "SELECT new.id FROM new, (SELECT pg_notify(?, ?)) AS woken",
             (
                 rows[0][0],
                 rows[0][5],
-                *([row[column] for row in rows] for column in (1, 2, 3, 4)),
+                json.dumps([row[1:5] for row in rows]),
                 CHANNEL,
                 str(ref),
             ),
