@@ -397,13 +397,17 @@ BOUNDS = """How it is measured, and what bounds each figure:
 - **Bulk**: `add_many` of 1,000 jobs per call, in rounds like the above (the median
   is shown; `--jobs` split over the rounds). On SQLite the Python per job (checking
   and encoding its input, the row) and SQLite's insert into the jobs table's five
-  indexes (the raw table has one); on PostgreSQL one `INSERT … SELECT FROM unnest`
-  statement per call, bound by the server's insert and index work. Huey has no bulk
+  indexes (the raw table has one); on PostgreSQL one `INSERT … SELECT FROM
+  jsonb_array_elements` statement per call (no foreign-key check per row since
+  migration 0004), bound by the server's insert and index work. Huey has no bulk
   enqueue.
 - **Drains**: one worker process (`SimpleProcessor`; Huey: one consumer thread), a
   `MultiProcessor(2)` (Huey: two threads), two processes (Huey: two worker processes),
   timed from the first `mark` task to the last, around `--jobs` no-op jobs. These are
   the claim and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
+  PostgreSQL's drain is bound by CPU on this two-CPU machine: about 100 µs of the
+  server's per job (a claim and a finish, each a non-HOT update writing the indexes of
+  `jobs`) and about 70 µs of the worker's (docs/benchmarks.md, "PostgreSQL").
 - **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
   after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
   PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
@@ -412,8 +416,10 @@ BOUNDS = """How it is measured, and what bounds each figure:
   backing off up to 10 s; its Redis consumer blocks on `BRPOP`.
 - **Idle worker CPU**: user plus system time of the idle worker over 5 s, from
   `/proc` (10 ms ticks, so 0.2 % is one tick).
-- **Worker RSS**: peak RSS (`VmHWM`) of the one-thread drain's worker process, which
-  is this script importing only remotetask (or Huey) and the task.
+- **Worker RSS**: peak RSS (`VmHWM`) of the one-thread drain's worker process,
+  `bench/speed_worker.py`, which imports only remotetask (or Huey) and the tasks. The
+  tasks are untyped, as Huey's are: a task with an annotated input loads pydantic,
+  about 9 MiB more. On PostgreSQL, psycopg and its pool are about 13 MiB of it.
 """
 
 
