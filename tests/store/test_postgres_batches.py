@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import psycopg
 import pytest
 
 from remotetask.jobs import COMPLETED, PROCESSING, QUEUED, Outcome
 from remotetask.refs import ServiceRef
 from remotetask.store import Finish, NewJob
-from remotetask.store.postgres import PostgresStore
+from remotetask.store.postgres import FINISH_BATCH, PostgresStore, to_pyformat
 
 REF = ServiceRef("", "Batches")
 
@@ -74,3 +76,30 @@ def test_services_cannot_be_deleted_truncated_or_renumbered(postgres_url: str) -
             "SELECT count(*) FROM services JOIN jobs ON jobs.service_id = services.id"
         ).fetchone()
         assert row == (1,)
+
+
+def test_a_finish_batch_finds_its_rows_by_key_on_a_table_never_analysed(
+    postgres_url: str,
+) -> None:
+    """Its plan must not depend on statistics: a seq scan per batch grows with the table."""
+    store = PostgresStore(postgres_url, auto_migrate=True)
+    try:
+        store.ensure_service(REF)
+        for _ in range(5):
+            store.insert_jobs(REF, [NewJob("echo", "1", QUEUED) for _ in range(1000)], 1.0)
+        claims = store.claim(REF, 2.0, 64, "w", 100.0)
+    finally:
+        store.close()
+    rows = [[c.job.id, c.key, "completed", "1", None, None, None, 3.0, None, None] for c in claims]
+    statement = to_pyformat(FINISH_BATCH).replace("%s", "$1", 1).replace("%s", "$2", 1)
+    with psycopg.connect(postgres_url, cursor_factory=psycopg.ClientCursor) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        conn.execute(f"PREPARE finish_batch (jsonb, bigint[]) AS {statement}")
+        plan = conn.execute(
+            "EXPLAIN EXECUTE finish_batch (%s::jsonb, %s::bigint[])",
+            (json.dumps(rows), [c.job.id for c in claims]),
+        ).fetchall()
+        conn.rollback()
+    text = "\n".join(line[0] for line in plan)
+    assert "Seq Scan on jobs" not in text, text
+    assert "jobs_pkey" in text, text
