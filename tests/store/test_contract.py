@@ -137,7 +137,8 @@ def test_a_submitted_group_answers_a_reused_key_with_the_first_job(
         ]
     )
     assert [job.input for job in jobs] == ["first", "first", "plain", "earlier"]
-    assert jobs[0].id == jobs[1].id and jobs[3].id == earlier
+    assert jobs[0].id == jobs[1].id
+    assert jobs[3].id == earlier
     assert [job.status for job in jobs] == [QUEUED] * 4
     assert len(service.jobs) == 3
 

@@ -40,6 +40,10 @@ MAX_PER_CALLER = 100
 _Key = tuple[str, int]
 
 
+class TooManyWaiting(Problem):
+    """429: the caller already holds ``per_caller`` waiting requests."""
+
+
 class Waiters:
     """Events of waiting requests by job; a ``JobObserver`` of the App."""
 
@@ -85,7 +89,7 @@ class Waiters:
         with self._lock:
             held = self._callers.get(caller, 0)
             if held >= self.per_caller:
-                raise Problem(
+                raise TooManyWaiting(
                     429,
                     f"this token already has {held} requests waiting for jobs; wait for one to end",
                     headers={"Retry-After": "1"},
