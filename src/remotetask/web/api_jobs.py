@@ -20,11 +20,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask import jsonvalue
 from remotetask.auth import Action, Principal
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
-from remotetask.service import TaskService
+from remotetask.service import Submission, TaskService
 from remotetask.web.auth import Authenticator, ReadService, service_for, service_of
 from remotetask.web.errors import Problem
 from remotetask.web.groupcommit import GroupCommit
@@ -96,26 +95,25 @@ async def add_job(request: Request) -> Response:
         )
         group_commit: GroupCommit = request.app.state.group_commit
         job = await group_commit.submit(service, submission)
-    if key is not None and not _same_request(service, job, body):
-        raise Problem(
-            422,
-            f"the Idempotency-Key was already used for job {job.id} with another task or input",
-            code="idempotency-mismatch",
-        )
+        if key is not None and not _same_request(job, submission):
+            raise Problem(
+                422,
+                f"the Idempotency-Key was already used for job {job.id} with another task or input",
+                code="idempotency-mismatch",
+            )
     log_added(service, job.id, job.task, "http")
     path = request.scope.get("root_path", "") + request.scope["path"]
     location = quote(path, safe="/@") + f"/{job.id}"
     return job_response(job, 201, {"Location": location})
 
 
-def _same_request(service: TaskService, job: Job, body: JobIn) -> bool:
+def _same_request(job: Job, submission: Submission) -> bool:
     """Whether the first job under a key came from this request: same task, same input.
 
-    Inputs are compared as stored, so a typed input matches however it was spelled.
+    Inputs are compared as stored (a submission holds its input in the stored form),
+    so a typed input matches however it was spelled.
     """
-    if job.task != body.task:
-        return False
-    return bool(job.input == jsonvalue.loads(service.app.tasks[body.task].encode_input(body.input)))
+    return job.task == submission.task and bool(job.input == submission.input)
 
 
 def _add_delayed(service: TaskService, task: str, input: Any, delay: float) -> Job:
