@@ -71,6 +71,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
             await run_in_threadpool(app.stop, settings.shutdown_grace)
             app.observers.remove(metrics)
             app.observers.remove(waiters)
+            await run_in_threadpool(waiters.close)
 
     api = FastAPI(
         title="remotetask",

@@ -211,16 +211,18 @@ async def answer_job(service: TaskService, request: Request, job_id: int, wait: 
     waiters: Waiters = request.app.state.waiters
     deadline = time.monotonic() + seconds
     try:
-        async with waiters.waiting(caller_key(request), service.ref, job_id) as ended:
+        async with waiters.waiting(caller_key(request), service.ref, job_id) as waiter:
             while True:
-                ended.clear()  # before the read: an end during the read still wakes the wait
-                job = await run_in_threadpool(service.job, job_id)
+                waiter.ended.clear()  # before the read: an end during it still wakes the wait
+                job, waiter.job = waiter.job, None  # the ended job, handed over once
+                if job is None:
+                    job = await run_in_threadpool(service.job, job_id)
                 left = deadline - time.monotonic()
                 if job.status in FINISHED or left <= 0:
                     return job_response(job)
                 poll = await waiters.poll_seconds(service)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(ended.wait(), min(left, poll))
+                    await asyncio.wait_for(waiter.ended.wait(), min(left, poll))
     except TooManyWaiting:  # an ended job is still answered, as it is without ``wait``
         job = await run_in_threadpool(service.job, job_id)
         if job.status in FINISHED:
