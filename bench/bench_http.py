@@ -254,10 +254,11 @@ and a `Client.add` (httpx) about 0.7 ms. So about 0.85 ms (http.client) and 1.3 
 measured; 1,500/s needs about 1.3 free CPUs with http.client clients and 2 with
 `Client.add`. Submit-to-result on an idle server (medians, timestamps in the server): the
 insert's commit 0.5 ms, the answer out 0.2 ms later; the worker's claim 0.7 ms; the run,
-then the finish commit 1.1 ms; the waiting GET answered 0.75 ms after the wake-up; the
-rest is the clients and the loop waiting for the GIL while the worker and commit threads
-run. Two fsyncs and the engine's claim take about half of it, so p50 stays near 4.5-5 ms
-here, above the goal of 3 ms.
+then the finish commit 1.1 ms; the waiting GET's answer out 0.6-0.75 ms after the end is
+reported (0.9 ms when the woken request read the job itself; now a reader thread reads it
+once and hands it to every request waiting for it); the rest is the clients and the loop
+waiting for the GIL while the worker and commit threads run. Two fsyncs and the engine's
+claim take about half of it, so p50 stays near 4.5-5 ms here, above the goal of 3 ms.
 Tried and not kept: a 0.5 ms GIL switch interval (fewer submits/s, and no lower latency
 at 1 or 0.2 ms), sending each answer's headers and body in one write (no difference in
 alternating runs), `TCP_NODELAY` on the client's socket, and reading the job on the event
