@@ -239,23 +239,30 @@ commit ran in one transaction, so 4 clients cost far fewer than one fsync per jo
 201 still comes after its own commit. "Nothing processing" is a server whose autostart selects
 no service: HTTP plus the commits alone; "while the server runs them" adds a claim and a
 finish per job on the same SQLite writer and the same two cores. Each `Client.add` sends an
-Idempotency-Key (so its retries are safe), which the server checks after the commit.
+Idempotency-Key (so its retries are safe); the job is read back after the commit only when
+that key had been used before.
 
-Where a submit's time goes (py-spy, `py-spy record -r 500 --format raw --nonblocking --pid
-<serve>` while 4 http.client processes submit; 2026-12-03, load average 4-9 from the other
-sessions): the group-commit writer thread takes about half of the server's samples (the
-insert and the commit with its fsync 28 %, the read-back of keyed jobs 10 %, one SELECT per
-group, serial with the commits); the event loop the other half, mostly inside uvloop
-(reads, sends, wake-ups) and the send of the answer. FastAPI's, Starlette's and anyio's own
-frames were 5.6 % of the samples, 2.7 % with the submit fast path (`web/submitpath.py`),
-which skips the router walk and FastAPI's per-request layers. A `Client.add` cost its
-client 1.4-1.8 ms of CPU at load average 8 (httpx, httpcore and h11 are 90 % of it; about
-0.75 ms in a quieter moment, against 0.2 ms for http.client: "HTTP server options"), so
-with the clients on the same two CPUs as the server the `Client.add` rows are bound by the
-clients, and every row by the CPU the other sessions leave. Tried and not kept: a 0.5 ms
-GIL switch interval (fewer submits/s), and sending each answer's headers and body in one
-write (more submits/s with http.client, but a slower `Client.add` + `wait` in every
-paired run).
+What bounds the 4-client rows is CPU (2026-12-03, the other sessions using about one of the
+two CPUs; server CPU from `/proc/<pid>/stat`, the clients' from `getrusage` of the
+finished client processes less their start-up): a submit costs the server 0.55-0.6 ms
+(two thirds on the event loop, where uvicorn and httptools reading and sending take about
+a third and the submit route, auth and the body guard the rest, py-spy `--gil`; a third in
+the group-commit writer, mostly its commit, which with its fsync takes 0.7 ms, p90
+1.5 ms, for groups of 1-4 submits, 1.7 on average), an http.client client about 0.25 ms
+and a `Client.add` (httpx) about 0.7 ms. So about 0.85 ms (http.client) and 1.3 ms
+(`Client.add`) of CPU per submit on one free CPU give about 1,200 and 800 submits/s, as
+measured; 1,500/s needs about 1.3 free CPUs with http.client clients and 2 with
+`Client.add`. Submit-to-result on an idle server (medians, timestamps in the server): the
+insert's commit 0.5 ms, the answer out 0.2 ms later; the worker's claim 0.7 ms; the run,
+then the finish commit 1.1 ms; the waiting GET's answer out 0.6-0.75 ms after the end is
+reported (0.9 ms when the woken request read the job itself; now a reader thread reads it
+once and hands it to every request waiting for it); the rest is the clients and the loop
+waiting for the GIL while the worker and commit threads run. Two fsyncs and the engine's
+claim take about half of it, so p50 stays near 4.5-5 ms here, above the goal of 3 ms.
+Tried and not kept: a 0.5 ms GIL switch interval (fewer submits/s, and no lower latency
+at 1 or 0.2 ms), sending each answer's headers and body in one write (no difference in
+alternating runs), `TCP_NODELAY` on the client's socket, and reading the job on the event
+loop instead of in a thread after the wake-up (no difference).
 """
     print(section)
     if args.write:

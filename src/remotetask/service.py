@@ -43,7 +43,7 @@ from remotetask.refs import ServiceRef
 from remotetask.runner import Runner
 from remotetask.schedule import FIELD_SETS, Schedule, ScheduleFields
 from remotetask.settings import ProcessorKind
-from remotetask.store import NewJob, Store
+from remotetask.store import Inserted, NewJob, Store
 from remotetask.tasks import Task
 
 
@@ -135,7 +135,7 @@ class TaskService(ConsoleVerbs):
     ) -> int:
         """Queue a job and return its id; ``start_later`` parks it until ``start_job``."""
         status = START_LATER if start_later else QUEUED
-        return self._insert([self._new_job(task, input, status, None, idempotency_key)])[0]
+        return self._insert([self._new_job(task, input, status, None, idempotency_key)]).ids[0]
 
     def add_many(
         self, task: str, inputs: Iterable[Any], *, idempotency_key: str | None = None
@@ -155,7 +155,7 @@ class TaskService(ConsoleVerbs):
                 jobs.append(NewJob(task, encode(value), QUEUED, None, key))
             except InvalidInputError as exc:
                 raise exc.at(index) from None
-        return self._insert(jobs)
+        return self._insert(jobs).ids
 
     def submission(
         self,
@@ -178,23 +178,22 @@ class TaskService(ConsoleVerbs):
 
         The jobs are built from what was committed, not read back, so an error
         after the commit cannot make a stored job look refused. A submission
-        with an idempotency key answers with the job stored under that key,
-        which may be an earlier one: those are read back after the commit, all
-        in one read when their ids are close together (the usual case).
+        whose idempotency key was already used answers with the job stored
+        under that key: only those are read back, after the commit.
         """
         now = self.clock.now()
         rows = [
             NewJob(s.task, s.input_json, s.status, None, s.idempotency_key) for s in submissions
         ]
-        ids = self._insert(rows, now)
-        keyed = [job_id for job_id, s in zip(ids, submissions, strict=True) if s.idempotency_key]
-        stored = self._read_back(keyed) if keyed else {}
+        inserted = self._insert(rows, now)
+        reused = inserted.reused
+        earlier = self._read_back([inserted.ids[n] for n in reused]) if reused else {}
         service = str(self.ref)
         return [
-            stored[job_id]
-            if s.idempotency_key
+            earlier[job_id]
+            if n in reused
             else Job(job_id, service, s.task, s.input, s.status, created=now)
-            for job_id, s in zip(ids, submissions, strict=True)
+            for n, (job_id, s) in enumerate(zip(inserted.ids, submissions, strict=True))
         ]
 
     def add_cron_job(self, task: str, input: Any = None, **schedule: Unpack[ScheduleFields]) -> int:
@@ -207,7 +206,7 @@ class TaskService(ConsoleVerbs):
         """
         new = Schedule.of(**schedule)
         status = DELAYED if new.is_delay else CRONJOB
-        job_id = self._insert([self._new_job(task, input, status, new, None)])[0]
+        job_id = self._insert([self._new_job(task, input, status, new, None)]).ids[0]
         self._schedule_changed()
         return job_id
 
@@ -302,11 +301,11 @@ class TaskService(ConsoleVerbs):
         schedule_json = None if schedule is None else jsonvalue.dumps(schedule.to_json())
         return NewJob(task, input_json, status, schedule_json, idempotency_key)
 
-    def _insert(self, jobs: list[NewJob], now: float | None = None) -> list[int]:
-        ids = self.store.insert_jobs(self.ref, jobs, self.clock.now() if now is None else now)
+    def _insert(self, jobs: list[NewJob], now: float | None = None) -> Inserted:
+        inserted = self.store.insert_jobs(self.ref, jobs, self.clock.now() if now is None else now)
         self._wake()
         self.app.notify_submitted(self.ref, [job.task for job in jobs])
-        return ids
+        return inserted
 
     # -- reading ----------------------------------------------------------------------
 
@@ -321,20 +320,14 @@ class TaskService(ConsoleVerbs):
         return self.job(job_id).status
 
     def _read_back(self, ids: list[int]) -> dict[int, Job]:
-        """Jobs just committed, in one read if their ids span a short range.
+        """Jobs first stored under a key a submission reused, by id.
 
         The read is tried three times: the rows are surely there, and a failed
         read must not turn a stored job into an error answer.
         """
-        low, high = min(ids), max(ids)
         for pause in (0.05, 0.2, None):
             try:
-                if high - low < 2 * len(ids) + 8:
-                    query = JobQuery(newest_first=False, after_id=low - 1, limit=high - low + 1)
-                    found = {job.id: job for job in self.list_jobs(query)}
-                else:
-                    found = {job_id: self.job(job_id) for job_id in set(ids)}
-                return {job_id: found.get(job_id) or self.job(job_id) for job_id in ids}
+                return {job_id: self.job(job_id) for job_id in set(ids)}
             except StoreError:
                 if pause is None:
                     raise

@@ -123,6 +123,26 @@ def test_idempotency_key_returns_the_first_id(service: TaskService) -> None:
     assert len(service.jobs) == 3
 
 
+def test_a_submitted_group_answers_a_reused_key_with_the_first_job(
+    service: TaskService,
+) -> None:
+    """Keys taken before the group or earlier in it are read back, not taken from the request."""
+    earlier = service.add("echo", "earlier", idempotency_key="old")
+    jobs = service.submit(
+        [
+            service.submission("echo", "first", idempotency_key="new"),
+            service.submission("echo", "second", idempotency_key="new"),
+            service.submission("echo", "plain"),
+            service.submission("echo", "third", idempotency_key="old"),
+        ]
+    )
+    assert [job.input for job in jobs] == ["first", "first", "plain", "earlier"]
+    assert jobs[0].id == jobs[1].id
+    assert jobs[3].id == earlier
+    assert [job.status for job in jobs] == [QUEUED] * 4
+    assert len(service.jobs) == 3
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, object(), {"a": {1, 2}}])
 def test_non_json_input_is_refused_and_nothing_stored(service: TaskService, bad: object) -> None:
     with pytest.raises(InvalidInputError):

@@ -194,6 +194,29 @@ def test_concurrent_requests_with_one_idempotency_key_make_one_job(served: Serve
     assert len(served.app.service(SITE1).jobs) == 1
 
 
+def test_a_job_reads_the_same_through_the_fast_path_and_the_router(served: Served) -> None:
+    """A plain read takes the fast path (``web/fastpath.py``); anything else, the router."""
+    job_id = served.app.service(SITE1).add("echo", {"n": 1})
+    with served.http() as http:
+        fast = http.get(f"{JOBS}/{job_id}", params={"wait": 0})
+        routed = http.get(f"{JOBS}/{job_id}", params={"wait": "0", "other": "x"})
+        assert fast.status_code == routed.status_code == 200
+        assert fast.json() == routed.json()
+        assert fast.headers["content-type"] == routed.headers["content-type"]
+        for missing in (f"{JOBS}/{job_id + 100}", "/api/v1/services/nope@Nope/jobs/1"):
+            for params in ({}, {"other": "x"}):
+                answer = http.get(missing, params=params)
+                assert answer.status_code == 404
+                assert answer.headers["content-type"] == "application/problem+json"
+        for wait in ("abc", "-1", "1e9", "inf", "nan", ""):
+            answer = http.get(f"{JOBS}/{job_id}", params={"wait": wait})
+            assert answer.status_code == 422, wait
+            assert answer.json()["errors"][0]["pointer"] == "query/wait"
+        assert http.get(f"{JOBS}/{job_id}", params={"token": "x"}).status_code == 401
+    with served.http(None) as anonymous:
+        assert anonymous.get(f"{JOBS}/{job_id}").status_code == 401
+
+
 def test_parameters_are_clamped(served: Served) -> None:
     with served.http() as http:
         assert http.get(JOBS, params={"limit": 10**9}).status_code == 422

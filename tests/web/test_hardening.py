@@ -125,6 +125,12 @@ def test_waiters_are_woken_by_the_end_and_capped_per_token(
         extra = httpx.get(url, params={"wait": 20}, headers=headers, timeout=30)
         assert extra.status_code == 429
         assert extra.headers["retry-after"] == "1"
+        # at its cap the token still gets a job that has ended, as it would without wait
+        done = server.app.service(SITE1).add("echo", "done")
+        server.app.service(SITE1).cancel(done)
+        ended_job = httpx.get(f"{server.url}{JOBS}/{done}", params={"wait": 20}, headers=headers)
+        assert ended_job.status_code == 200
+        assert ended_job.json()["status"] == "cancelled"
         ended = time.monotonic()
         release.set()
         answers = [future.result() for future in waiting]

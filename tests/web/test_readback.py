@@ -75,7 +75,7 @@ def test_a_job_stored_before_the_limits_still_reads(served: Served) -> None:
     service = served.app.service(SITE1)
     [job_id] = service.store.insert_jobs(
         service.ref, [NewJob("echo", deep, remotetask.QUEUED)], 0.0
-    )
+    ).ids
     with served.http() as http:
         assert http.get(f"{JOBS}/{job_id}").status_code == 200
         assert http.get(JOBS).status_code == 200

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 import remotetask
+from remotetask.jobs import Outcome
 from remotetask.service import TaskService
 from remotetask.web.groupcommit import GroupCommit
+from remotetask.web.waiters import Waiters
 from tests.web.conftest import SITE1, SITE2, Served
 
 JOBS = f"/api/v1/services/{SITE1}/jobs"
@@ -124,3 +127,30 @@ def test_a_201_is_the_committed_job(served: Served, path: str) -> None:
     assert answer.status_code == 201
     job_id = answer.json()["id"] if path == "/jobs" else answer.json()["ids"][0]
     assert served.app.service(SITE1).job(job_id).input == {"a": 1}
+
+
+def test_an_ended_job_is_read_once_and_handed_to_its_waiters(served: Served) -> None:
+    """The end of a run hands the stored job to every request waiting for it; a retry does not."""
+    service = served.app.service(SITE1)
+    job_id = service.add("echo", "x")
+    service.process()
+    waiters = Waiters(served.app)
+
+    async def wait(outcome: Outcome) -> list[remotetask.Job | None]:
+        async with (
+            waiters.waiting("one", service.ref, job_id) as first,
+            waiters.waiting("two", service.ref, job_id) as second,
+        ):
+            waiters.job_finished(service.ref, service.job(job_id), outcome, 0.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(first.ended.wait(), 1 if outcome.status == "queued" else 30)
+                await asyncio.wait_for(second.ended.wait(), 30)
+            return [first.job, second.job]
+
+    with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread
+        ended = pool.submit(asyncio.run, wait(Outcome(remotetask.COMPLETED, '"x"'))).result()
+        retried = pool.submit(asyncio.run, wait(Outcome(remotetask.QUEUED, next_call=1.0))).result()
+    assert ended[0] is ended[1]
+    assert ended[0] is not None
+    assert (ended[0].status, ended[0].result) == ("completed", "x")
+    assert retried == [None, None]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from remotetask.errors import ConfigError
-from remotetask.store.base import Claim, Finish, NewJob, Store
+from remotetask.store.base import Claim, Finish, Inserted, NewJob, Store
 
-__all__ = ["Claim", "Finish", "NewJob", "Store", "open_store"]
+__all__ = ["Claim", "Finish", "Inserted", "NewJob", "Store", "open_store"]
 
 
 def open_store(url: str, *, auto_migrate: bool | None = None, verify: bool = True) -> Store:

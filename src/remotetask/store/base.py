@@ -31,6 +31,16 @@ class NewJob:
 
 
 @dataclass(frozen=True, slots=True)
+class Inserted:
+    """What ``insert_jobs`` did: each job's id in order, and which ids it did not store."""
+
+    ids: list[int]
+    reused: frozenset[int] = frozenset()
+    """Positions whose idempotency key was already taken (earlier, or earlier in the batch):
+    their id is the first job's, whose task and input may differ from this one's."""
+
+
+@dataclass(frozen=True, slots=True)
 class Claim:
     """A job this worker now runs, with the key that proves it is still the owner."""
 
@@ -60,11 +70,12 @@ class Store(Protocol):
     def services(self) -> list[ServiceRef]:
         """Every service, ordered by site then name."""
 
-    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
+    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> Inserted:
         """Store all jobs in one transaction and return their ids in order.
 
         A job whose idempotency key is already used in this service is not
-        stored again: the id of the first one is returned in its place.
+        stored again: the id of the first one is returned in its place, and its
+        position is in ``reused``.
         """
 
     def get_job(self, ref: ServiceRef, job_id: int) -> Job | None:

@@ -35,7 +35,7 @@ from remotetask.store._sqlbase import (
     row_to_job,
     status_values,
 )
-from remotetask.store.base import Claim, Finish, NewJob
+from remotetask.store.base import Claim, Finish, Inserted, NewJob
 
 INSERT_JOB = (
     "INSERT INTO jobs (service_id, task, input, status, schedule, created, idempotency_key) "
@@ -64,15 +64,19 @@ class JobVerbs(SqlVerbs):
 
     # -- adding -----------------------------------------------------------------------
 
-    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> list[int]:
+    def insert_jobs(self, ref: ServiceRef, jobs: Sequence[NewJob], now: float) -> Inserted:
         if not jobs:
-            return []
+            return Inserted([])
         keys = [job.idempotency_key for job in jobs]
         if keys.count(None) < len(keys):  # any key (a list's count is cheaper than any())
             with self._tx(write=True) as cur:
                 sid = self._service_id(cur, ref)
-                ids = [self._insert_once(cur, sid, job, now) for job in jobs]
+                stored = [self._insert_once(cur, sid, job, now) for job in jobs]
                 self._after_insert(cur, ref)
+            inserted = Inserted(
+                [job_id for job_id, _ in stored],
+                frozenset(n for n, (_, fresh) in enumerate(stored) if not fresh),
+            )
         else:
             # One statement (with the wake-up) where the backend can: see ``_insert_rows``.
             with self._tx(write=True, single=True) as cur:
@@ -81,12 +85,12 @@ class JobVerbs(SqlVerbs):
                     (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
                     for job in jobs
                 ]
-                ids = self._insert_rows(cur, ref, rows)
+                inserted = Inserted(self._insert_rows(cur, ref, rows))
         self._after_insert_commit(ref)
-        return ids
+        return inserted
 
-    def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> int:
-        """Insert a job unless its idempotency key is taken; either way return its id.
+    def _insert_once(self, cur: Cursor, sid: int, job: NewJob, now: float) -> tuple[int, bool]:
+        """Insert a job unless its idempotency key is taken; its id, and whether it is new.
 
         ON CONFLICT, not a look-up first: two concurrent adds with one key must both
         get the first id, also where writers do not serialise (PostgreSQL).
@@ -106,13 +110,13 @@ class JobVerbs(SqlVerbs):
             row,
         )
         found = cur.fetchone()
-        if found is None:
-            cur.execute(
-                "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
-                (sid, job.idempotency_key),
-            )
-            found = cur.fetchone()
-        return int(found[0])
+        if found is not None:
+            return int(found[0]), True
+        cur.execute(
+            "SELECT id FROM jobs WHERE service_id = ? AND idempotency_key = ?",
+            (sid, job.idempotency_key),
+        )
+        return int(cur.fetchone()[0]), False
 
     @abstractmethod
     def _insert_rows(

@@ -20,6 +20,7 @@ from remotetask.web import api_admin, api_jobs, api_tokens, ops, xmlrpc
 from remotetask.web.auth import Authenticator
 from remotetask.web.circuit import Circuit
 from remotetask.web.errors import install_problem_handlers
+from remotetask.web.fastpath import FastPaths
 from remotetask.web.groupcommit import GroupCommit
 from remotetask.web.guard import BodyGuard, document_lean_bodies
 from remotetask.web.metrics import Metrics
@@ -28,7 +29,6 @@ from remotetask.web.origin import OriginGuard
 from remotetask.web.ratelimit import RateLimiter
 from remotetask.web.schemas import install_task_schemas
 from remotetask.web.settings import WebSettings
-from remotetask.web.submitpath import SubmitFastPath
 from remotetask.web.waiters import Waiters
 
 __all__ = ["WebSettings", "create_web_app"]
@@ -71,6 +71,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
             await run_in_threadpool(app.stop, settings.shutdown_grace)
             app.observers.remove(metrics)
             app.observers.remove(waiters)
+            await run_in_threadpool(waiters.close)
 
     api = FastAPI(
         title="remotetask",
@@ -97,7 +98,7 @@ def create_web_app(app: App, settings: WebSettings | None = None) -> FastAPI:
     for module in (api_jobs, api_admin, api_tokens, ops, xmlrpc):
         api.include_router(module.router)
     api.mount("/ui", create_ui_app(app, app.tokens.verify, extra_templates=settings.templates))
-    api.add_middleware(SubmitFastPath)  # innermost: after the guards below
+    api.add_middleware(FastPaths)  # innermost: after the guards below
     api.add_middleware(BodyGuard, max_body=settings.max_body)
     hosts = None if settings.auth else frozenset(h.lower() for h in settings.allowed_hosts)
     api.add_middleware(OriginGuard, allowed_hosts=hosts)

@@ -20,11 +20,10 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from remotetask import jsonvalue
 from remotetask.auth import Action, Principal
 from remotetask.errors import InvalidStatusError
 from remotetask.jobs import FINISHED, Job, JobQuery, Status
-from remotetask.service import TaskService
+from remotetask.service import Submission, TaskService
 from remotetask.web.auth import Authenticator, ReadService, service_for, service_of
 from remotetask.web.errors import Problem
 from remotetask.web.groupcommit import GroupCommit
@@ -48,7 +47,7 @@ from remotetask.web.render import (
     page_items,
     page_response,
 )
-from remotetask.web.waiters import Waiters
+from remotetask.web.waiters import TooManyWaiting, Waiters
 
 log = logging.getLogger("remotetask.web")
 router = APIRouter(
@@ -56,6 +55,8 @@ router = APIRouter(
 )
 
 MAX_PAGE = 500
+MAX_WAIT = 3600.0
+"""The longest ``?wait=`` a request may ask for (the server's ``max_wait`` caps it further)."""
 MAX_KEY = 255
 BULK_PER_REQUEST = 100
 """A bulk request counts against the rate limit as one request per this many jobs."""
@@ -94,26 +95,25 @@ async def add_job(request: Request) -> Response:
         )
         group_commit: GroupCommit = request.app.state.group_commit
         job = await group_commit.submit(service, submission)
-    if key is not None and not _same_request(service, job, body):
-        raise Problem(
-            422,
-            f"the Idempotency-Key was already used for job {job.id} with another task or input",
-            code="idempotency-mismatch",
-        )
+        if key is not None and not _same_request(job, submission):
+            raise Problem(
+                422,
+                f"the Idempotency-Key was already used for job {job.id} with another task or input",
+                code="idempotency-mismatch",
+            )
     log_added(service, job.id, job.task, "http")
     path = request.scope.get("root_path", "") + request.scope["path"]
     location = quote(path, safe="/@") + f"/{job.id}"
     return job_response(job, 201, {"Location": location})
 
 
-def _same_request(service: TaskService, job: Job, body: JobIn) -> bool:
+def _same_request(job: Job, submission: Submission) -> bool:
     """Whether the first job under a key came from this request: same task, same input.
 
-    Inputs are compared as stored, so a typed input matches however it was spelled.
+    Inputs are compared as stored (a submission holds its input in the stored form),
+    so a typed input matches however it was spelled.
     """
-    if job.task != body.task:
-        return False
-    return bool(job.input == jsonvalue.loads(service.app.tasks[body.task].encode_input(body.input)))
+    return job.task == submission.task and bool(job.input == submission.input)
 
 
 def _add_delayed(service: TaskService, task: str, input: Any, delay: float) -> Job:
@@ -187,7 +187,7 @@ async def get_job(
     service: ReadService,
     request: Request,
     job_id: JobIdPath,
-    wait: Annotated[float, Query(ge=0, le=3600, description="Seconds to wait for the end")] = 0,
+    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="Seconds to wait for the end")] = 0,
 ) -> Response:
     """The job with its status, input, result, error, traceback, attempts, progress and times.
 
@@ -196,21 +196,38 @@ async def get_job(
     passed. A waiting request is woken by the job's end; each token may have
     a limited number of them (429 beyond).
     """
-    job = await run_in_threadpool(service.job, job_id)
+    return await answer_job(service, request, job_id, wait)
+
+
+async def answer_job(service: TaskService, request: Request, job_id: int, wait: float) -> Response:
+    """``get_job``'s answer (also called by the fast path, ``web/fastpath.py``).
+
+    A request that may wait registers as a waiter before its first read, so one read
+    tells both whether the job is there and whether it has ended yet.
+    """
     seconds = min(wait, request.app.state.settings.max_wait)
-    if job.status in FINISHED or seconds <= 0:
-        return job_response(job)
+    if seconds <= 0:
+        return job_response(await run_in_threadpool(service.job, job_id))
     waiters: Waiters = request.app.state.waiters
     deadline = time.monotonic() + seconds
-    async with waiters.waiting(caller_key(request), service.ref, job_id) as ended:
-        while True:
-            ended.clear()  # before the read: an end during the read still wakes the wait
-            job = await run_in_threadpool(service.job, job_id)
-            left = deadline - time.monotonic()
-            if job.status in FINISHED or left <= 0:
-                return job_response(job)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(ended.wait(), min(left, await waiters.poll_seconds(service)))
+    try:
+        async with waiters.waiting(caller_key(request), service.ref, job_id) as waiter:
+            while True:
+                waiter.ended.clear()  # before the read: an end during it still wakes the wait
+                job, waiter.job = waiter.job, None  # the ended job, handed over once
+                if job is None:
+                    job = await run_in_threadpool(service.job, job_id)
+                left = deadline - time.monotonic()
+                if job.status in FINISHED or left <= 0:
+                    return job_response(job)
+                poll = await waiters.poll_seconds(service)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.ended.wait(), min(left, poll))
+    except TooManyWaiting:  # an ended job is still answered, as it is without ``wait``
+        job = await run_in_threadpool(service.job, job_id)
+        if job.status in FINISHED:
+            return job_response(job)
+        raise
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")

@@ -142,6 +142,8 @@ class Authenticator:
 
 def refuse_query_token(request: Request, scheme: str = "Bearer") -> None:
     """Tokens belong in the Authorization header, never in URLs (logs, history)."""
+    if not request.scope.get("query_string"):
+        return  # most requests: no query to parse
     if any(name in request.query_params for name in QUERY_TOKEN_NAMES):
         raise _unauthenticated(
             "send the token in the Authorization header, never in the URL", scheme

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import queue
 import threading
 import time
 from collections.abc import Sequence
@@ -45,9 +46,9 @@ class GroupCommit:
 
     def __init__(self, circuit: Circuit | None = None) -> None:
         self.circuit = circuit or Circuit(lambda: None)
-        self._pending: list[_Waiting] = []
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        """Submissions in arrival order; None (put by ``close``) ends the writer."""
         self._lock = threading.Lock()
-        self._arrived = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -58,35 +59,39 @@ class GroupCommit:
         refusal = self.circuit.refusal()
         if refusal is not None:
             raise StoreError(f"{refusal} (nothing was stored)")
-        with self._lock:
+        with self._lock:  # a put after close's None would never be stored
             if self._closed:
                 raise StoreError("the server is stopping; nothing was stored")
-            self._pending.append(_Waiting(service, submission, loop, future))
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="remotetask-group-commit", daemon=True
                 )
                 self._thread.start()
-            self._arrived.notify()
+            self._queue.put(_Waiting(service, submission, loop, future))
         return await future
 
     def close(self) -> None:
         """Store what is waiting, then stop the writer thread."""
         with self._lock:
             self._closed = True
-            self._arrived.notify()
+            self._queue.put(None)
             thread = self._thread
         if thread is not None:
             thread.join()
 
     def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._pending and not self._closed:
-                    self._arrived.wait()
-                if not self._pending:
-                    return
-                group, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+        closing = False
+        while not closing:
+            group: list[_Waiting] = []
+            waiting = self._queue.get()  # the one blocking wait: an idle writer costs nothing
+            while True:
+                if waiting is None:
+                    closing = True
+                else:
+                    group.append(waiting)
+                if len(group) >= MAX_GROUP or self._queue.empty():
+                    break
+                waiting = self._queue.get_nowait()
             by_service: dict[TaskService, list[_Waiting]] = {}
             for waiting in group:
                 by_service.setdefault(waiting.service, []).append(waiting)

@@ -2,7 +2,9 @@
 
 ``GET …/jobs/{id}?wait=S`` parks the request on an asyncio event. This module
 is also a job observer: when a run ends in this process, the waiters of that
-job are woken at once, so a waiting client costs nothing until then. A job
+job are woken at once, with the job as stored (read once for all of them, in a
+reader thread), so a waiting client costs nothing until then and answers
+without a read of its own. A job
 can also end where no observer hears it: in a ``worker`` process elsewhere, or
 by a cancel from the UI. So a waiter also re-reads its job now and then: every
 ``SAFETY_SECONDS`` when this process processes the service and no live worker
@@ -20,13 +22,15 @@ import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
 from remotetask.app import App
 from remotetask.errors import StoreError
-from remotetask.jobs import Job, Outcome
+from remotetask.jobs import FINISHED, Job, Outcome
 from remotetask.refs import ServiceRef
 from remotetask.service import TaskService
 from remotetask.web.errors import Problem
@@ -38,6 +42,22 @@ WORKERS_SECONDS = 5.0
 MAX_PER_CALLER = 100
 
 _Key = tuple[str, int]
+READERS = 2
+"""Threads that read an ended job for its waiters (the commit thread only hands it over)."""
+
+
+@dataclass(eq=False, slots=True)
+class Waiter:
+    """One waiting request: its loop, the event its job's end sets, and the ended job."""
+
+    loop: asyncio.AbstractEventLoop
+    ended: asyncio.Event = field(default_factory=asyncio.Event)
+    job: Job | None = None
+    """The job as stored after its end, read once for all its waiters (None: read it)."""
+
+
+class TooManyWaiting(Problem):
+    """429: the caller already holds ``per_caller`` waiting requests."""
 
 
 class Waiters:
@@ -46,11 +66,12 @@ class Waiters:
     def __init__(self, app: App, per_caller: int = MAX_PER_CALLER) -> None:
         self.app = app
         self.per_caller = per_caller
-        self._events: dict[_Key, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = {}
+        self._events: dict[_Key, set[Waiter]] = {}
         self._callers: dict[str, int] = {}
         self._lock = threading.Lock()
         self._elsewhere: frozenset[str] = frozenset()
         self._elsewhere_read = float("-inf")
+        self._readers: ThreadPoolExecutor | None = None
 
     # -- the observer ---------------------------------------------------------------
 
@@ -58,15 +79,48 @@ class Waiters:
         """Not needed: waiters wait for ends."""
 
     def job_finished(self, ref: ServiceRef, job: Job, outcome: Outcome, finished: float) -> None:
-        self.wake(ref, job.id)
+        """An ended run: its waiters get the job as stored, read once in a reader thread.
+
+        So the commit thread that reports the end does no read, and a woken request
+        answers at once instead of handing a read to a thread of its own.
+        """
+        if outcome.status not in FINISHED:  # it runs again: they wait on
+            return
+        key = (str(ref), job.id)
+        with self._lock:
+            waiting = list(self._events.get(key, ()))
+            if not waiting:
+                return
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READERS, "remotetask-waiters")
+            readers = self._readers
+        readers.submit(self._hand_over, ref, job.id, waiting)
+
+    def _hand_over(self, ref: ServiceRef, job_id: int, waiting: list[Waiter]) -> None:
+        service = self.app.known_service(ref)
+        try:
+            job = None if service is None else service.job(job_id)
+        except Exception:  # the waiters read it themselves
+            job = None
+        for waiter in waiting:
+            waiter.job = job
+            with contextlib.suppress(RuntimeError):  # that loop is closed
+                waiter.loop.call_soon_threadsafe(waiter.ended.set)
 
     def wake(self, ref: ServiceRef, job_id: int) -> None:
-        """Wake the requests waiting for this job (from any thread)."""
+        """Wake the requests waiting for this job (from any thread); they read it again."""
         with self._lock:
-            events = list(self._events.get((str(ref), job_id), ()))
-        for loop, event in events:
+            waiting = list(self._events.get((str(ref), job_id), ()))
+        for waiter in waiting:
             with contextlib.suppress(RuntimeError):  # that loop is closed
-                loop.call_soon_threadsafe(event.set)
+                waiter.loop.call_soon_threadsafe(waiter.ended.set)
+
+    def close(self) -> None:
+        """Stop the reader threads (after the last run has ended)."""
+        with self._lock:
+            readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=True)
 
     # -- waiting ----------------------------------------------------------------------
 
@@ -76,16 +130,14 @@ class Waiters:
             return sum(self._callers.values())
 
     @asynccontextmanager
-    async def waiting(
-        self, caller: str, ref: ServiceRef, job_id: int
-    ) -> AsyncIterator[asyncio.Event]:
+    async def waiting(self, caller: str, ref: ServiceRef, job_id: int) -> AsyncIterator[Waiter]:
         """Register a waiter for the job (429 if the caller holds too many)."""
         key = (str(ref), job_id)
-        entry = (asyncio.get_running_loop(), asyncio.Event())
+        entry = Waiter(asyncio.get_running_loop())
         with self._lock:
             held = self._callers.get(caller, 0)
             if held >= self.per_caller:
-                raise Problem(
+                raise TooManyWaiting(
                     429,
                     f"this token already has {held} requests waiting for jobs; wait for one to end",
                     headers={"Retry-After": "1"},
@@ -93,7 +145,7 @@ class Waiters:
             self._callers[caller] = held + 1
             self._events.setdefault(key, set()).add(entry)
         try:
-            yield entry[1]
+            yield entry
         finally:
             with self._lock:
                 self._callers[caller] -= 1
