@@ -26,7 +26,7 @@ def store(postgres_url: str) -> Iterator[PostgresStore]:
 
 
 def add_jobs(store: PostgresStore, count: int) -> list[int]:
-    return store.insert_jobs(REF, [NewJob("echo", "1", QUEUED) for _ in range(count)], 1.0)
+    return store.insert_jobs(REF, [NewJob("echo", "1", QUEUED) for _ in range(count)], 1.0).ids
 
 
 def statuses(store: PostgresStore, ids: list[int]) -> list[str]:
