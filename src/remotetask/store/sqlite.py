@@ -26,6 +26,7 @@ from remotetask.store.base import Claim
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
+from remotetask.store.sqlitelock import WriterLock
 from remotetask.store.sqlitewake import Announcer, Listener, listen
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -59,9 +60,11 @@ class SQLiteStore(SqlStore):
         self._shared: sqlite3.Connection | None = None
         self._listener: Listener | None = None
         self._announcer: Announcer | None = None
+        self._writers: WriterLock | None = None
         if path is not None:
             _refuse_network_filesystem(Path(path))
             self._announcer = Announcer(path)
+            self._writers = WriterLock(path)
         else:
             self._shared = self._open()
         if verify:
@@ -126,6 +129,8 @@ class SQLiteStore(SqlStore):
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            if self._writers is not None:
+                self._writers.close()
 
     @contextmanager
     def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
@@ -133,8 +138,11 @@ class SQLiteStore(SqlStore):
         # Reads of a file database need no lock (WAL readers never block);
         # the one in-memory connection is shared, so everything takes the lock.
         lock_needed = write or self._shared is not None
+        across = self._writers if write else None
         if lock_needed:
             self._write_lock.acquire()
+        if across is not None:
+            across.acquire()
         try:
             with _store_errors(self.path):
                 cur = conn.cursor()
@@ -150,6 +158,8 @@ class SQLiteStore(SqlStore):
                 else:
                     yield cur
         finally:
+            if across is not None:
+                across.release()
             if lock_needed:
                 self._write_lock.release()
 

@@ -1,0 +1,74 @@
+"""Writers in different processes queue on the lock file, not in SQLite's busy handler.
+
+A writer that found SQLite locked by another process would sleep in the busy
+handler (1, 2, 5, 10 ms ...) and wake late; one waiting on the lock file
+(``store/sqlitelock.py``) is woken by the kernel when the other commits. The
+kernel lists a process blocked on a ``flock`` in ``/proc/locks`` (``->``), which
+is what this test looks for while another process holds a write transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import remotetask
+from remotetask.store.sqlitewake import LOCK_NAME, wake_folder
+from tests.waiting import wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+LOCKS = Path("/proc/locks")
+
+
+def blocked_on(inode: int, pid: int) -> bool:
+    """Whether ``pid`` waits for a ``flock`` on the file with ``inode``."""
+    for line in LOCKS.read_text().splitlines():
+        fields = line.split()
+        if "->" in fields and "FLOCK" in fields:
+            rest = fields[fields.index("->") + 1 :]
+            if rest[3] == str(pid) and rest[4].endswith(f":{inode}"):
+                return True
+    return False
+
+
+def test_a_writer_waits_for_another_process_s_transaction_on_the_lock_file(
+    tmp_path: Path,
+) -> None:
+    if not LOCKS.exists():
+        pytest.skip("no /proc/locks to see who waits on a lock here")
+    database = str(tmp_path / "jobs.db")
+    app = remotetask.App(f"sqlite:///{database}")
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    service.add("echo", 1)  # the schema, and the lock file, exist now
+    added: list[int] = []
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.write_holder", database],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdin is not None
+        assert holder.stdout is not None
+        try:
+            assert holder.stdout.readline().strip() == "holding"
+            writer = threading.Thread(target=lambda: added.append(service.add("echo", 2)))
+            writer.start()
+            inode = os.stat(wake_folder(database) / LOCK_NAME).st_ino
+            wait_until(lambda: blocked_on(inode, os.getpid()), 20, "the add waits on the lock file")
+            assert not added, "the add waited for the other process's transaction"
+            holder.stdin.write("commit\n")
+            holder.stdin.flush()
+            writer.join(30)
+            assert holder.wait(30) == 0
+        finally:
+            holder.kill()
+    assert len(added) == 1
+    assert service.counts() == {remotetask.QUEUED: 2}
+    app.close()
