@@ -72,3 +72,26 @@ def test_a_writer_waits_for_another_process_s_transaction_on_the_lock_file(
     assert len(added) == 1
     assert service.counts() == {remotetask.QUEUED: 2}
     app.close()
+
+
+def test_a_writer_killed_inside_its_transaction_holds_up_nobody(tmp_path: Path) -> None:
+    """The kernel drops a dead process's ``flock``, as SQLite's own locks."""
+    database = str(tmp_path / "jobs.db")
+    app = remotetask.App(f"sqlite:///{database}")
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    service.add("echo", 1)
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.write_holder", database],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holding"
+        holder.kill()
+        holder.wait(30)
+    service.add("echo", 2)
+    assert service.counts() == {remotetask.QUEUED: 2}
+    app.close()

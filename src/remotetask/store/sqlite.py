@@ -2,7 +2,8 @@
 
 Each thread has its own connection to a file database; writers inside one
 process queue on a lock (cheaper than SQLite's sleeping busy handler), and
-writers in other processes wait on the busy timeout. ``sqlite://`` is one
+writers in different processes on a file lock (``sqlitelock``); the busy timeout
+is left for programs that take neither. ``sqlite://`` is one
 in-memory database shared by the process's threads through one connection.
 Idle workers in other processes are woken by datagrams (``sqlitewake``).
 """
