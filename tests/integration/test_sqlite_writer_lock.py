@@ -4,7 +4,7 @@ A writer that found SQLite locked by another process would sleep in the busy
 handler (1, 2, 5, 10 ms ...) and wake late; one waiting on the lock file
 (``store/sqlitelock.py``) is woken by the kernel when the other commits. The
 kernel lists a process blocked on a ``flock`` in ``/proc/locks`` (``->``), which
-is what this test looks for while another process holds a write transaction.
+is what the first test looks for while another process holds a write transaction.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,35 @@ from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCKS = Path("/proc/locks")
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[remotetask.TaskService]:
+    """A service on ``tmp_path/jobs.db`` with one job added (schema and lock file exist)."""
+    app = remotetask.App(f"sqlite:///{tmp_path / 'jobs.db'}")
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    service.add("echo", 1)
+    yield service
+    app.close()
+
+
+@contextmanager
+def holding(database: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process inside a write transaction of ``database`` (a line on stdin commits)."""
+    with subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.write_holder", str(database)],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as holder:
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "holding"
+            yield holder
+        finally:
+            holder.kill()
 
 
 def blocked_on(inode: int, pid: int) -> bool:
@@ -37,61 +68,33 @@ def blocked_on(inode: int, pid: int) -> bool:
 
 
 def test_a_writer_waits_for_another_process_s_transaction_on_the_lock_file(
-    tmp_path: Path,
+    service: remotetask.TaskService, tmp_path: Path
 ) -> None:
     if not LOCKS.exists():
         pytest.skip("no /proc/locks to see who waits on a lock here")
-    database = str(tmp_path / "jobs.db")
-    app = remotetask.App(f"sqlite:///{database}")
-    app.register("echo", lambda value: value)
-    service = app.add_service("site1@S")
-    service.add("echo", 1)  # the schema, and the lock file, exist now
+    database = tmp_path / "jobs.db"
     added: list[int] = []
-    with subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.write_holder", database],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
+    with holding(database) as holder:
+        writer = threading.Thread(target=lambda: added.append(service.add("echo", 2)))
+        writer.start()
+        inode = os.stat(wake_folder(str(database)) / LOCK_NAME).st_ino
+        wait_until(lambda: blocked_on(inode, os.getpid()), 20, "the add waits on the lock file")
+        assert not added, "the add waited for the other process's transaction"
         assert holder.stdin is not None
-        assert holder.stdout is not None
-        try:
-            assert holder.stdout.readline().strip() == "holding"
-            writer = threading.Thread(target=lambda: added.append(service.add("echo", 2)))
-            writer.start()
-            inode = os.stat(wake_folder(database) / LOCK_NAME).st_ino
-            wait_until(lambda: blocked_on(inode, os.getpid()), 20, "the add waits on the lock file")
-            assert not added, "the add waited for the other process's transaction"
-            holder.stdin.write("commit\n")
-            holder.stdin.flush()
-            writer.join(30)
-            assert holder.wait(30) == 0
-        finally:
-            holder.kill()
+        holder.stdin.write("commit\n")
+        holder.stdin.flush()
+        writer.join(30)
+        assert holder.wait(30) == 0
     assert len(added) == 1
     assert service.counts() == {remotetask.QUEUED: 2}
-    app.close()
 
 
-def test_a_writer_killed_inside_its_transaction_holds_up_nobody(tmp_path: Path) -> None:
+def test_a_writer_killed_inside_its_transaction_holds_up_nobody(
+    service: remotetask.TaskService, tmp_path: Path
+) -> None:
     """The kernel drops a dead process's ``flock``, as SQLite's own locks."""
-    database = str(tmp_path / "jobs.db")
-    app = remotetask.App(f"sqlite:///{database}")
-    app.register("echo", lambda value: value)
-    service = app.add_service("site1@S")
-    service.add("echo", 1)
-    with subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.write_holder", database],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holding"
+    with holding(tmp_path / "jobs.db") as holder:
         holder.kill()
         holder.wait(30)
     service.add("echo", 2)
     assert service.counts() == {remotetask.QUEUED: 2}
-    app.close()
