@@ -142,9 +142,9 @@ class SQLiteStore(SqlStore):
         across = self._writers if write else None
         if lock_needed:
             self._write_lock.acquire()
-        if across is not None:
-            across.acquire()
         try:
+            if across is not None:
+                across.acquire()  # other processes' writers: see ``sqlitelock``
             with _store_errors(self.path):
                 cur = conn.cursor()
                 if write:
@@ -160,7 +160,7 @@ class SQLiteStore(SqlStore):
                     yield cur
         finally:
             if across is not None:
-                across.release()
+                across.release()  # a no-op if ``acquire`` failed
             if lock_needed:
                 self._write_lock.release()
 

@@ -65,7 +65,8 @@ class WriterLock:
             return None
         try:
             self._path.parent.mkdir(exist_ok=True)
-            self._fd = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o666)
+            # Read-only is enough for flock, also on a file another user created.
+            self._fd = os.open(self._path, os.O_RDONLY | os.O_CREAT, 0o666)
         except OSError as exc:
             self._failed = True
             log.info("no writer lock file for %s (%s); writers wait on SQLite", self._path, exc)
