@@ -112,8 +112,8 @@ A drain of no-op jobs is bound by one process's commit thread: each group commit
 finishes up to 64 runs and claims the next jobs under SQLite's write lock, and almost
 all of a worker's CPU is that commit (Python and SQLite's own work, under the GIL), so a
 second thread adds no speed, only hand-offs: it measures a few percent either side of one
-thread from run to run (0.95-1.09x over five runs of this script on a shared machine,
-the writer lock's runs at the low end). A second process adds the Python done
+thread from run to run (0.95-1.06x with the writer lock, 0.97-1.09x before it, in runs
+of this script and its driver on a shared machine). A second process adds the Python done
 outside the lock (running the jobs, building the claims from their rows after the
 commit), while the writes take turns: the writers of all processes queue on a `flock`
 of `<database>-wake/writer.lock` (docs/architecture.md), woken by the kernel as soon as
