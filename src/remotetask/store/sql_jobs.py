@@ -247,7 +247,8 @@ class JobVerbs(SqlVerbs):
         self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
     ) -> list[Claim]:
         with self._tx(write=True, single=True) as cur:
-            return self._claim(cur, ref, now, limit, worker, lease_until)
+            rows = self._claim(cur, ref, now, limit, worker, lease_until)
+        return claims_of(rows)
 
     def _claim(
         self,
@@ -257,12 +258,10 @@ class JobVerbs(SqlVerbs):
         limit: int,
         worker: str,
         lease_until: float,
-    ) -> list[Claim]:
+    ) -> list[Any]:
+        """The claimed rows; ``claims_of`` turns them into claims once the write is over."""
         sid = self._service_id(cur, ref)
-        rows = self._claim_rows(cur, ref, sid, now, limit, (now, lease_until, worker))
-        claims = [row_to_claim(row) for row in rows]
-        claims.sort(key=lambda c: c.job.id)
-        return claims
+        return self._claim_rows(cur, ref, sid, now, limit, (now, lease_until, worker))
 
     def finish(
         self, job_id: int, key: str, outcome: Outcome, now: float, *, expired_only: bool = False
@@ -284,8 +283,8 @@ class JobVerbs(SqlVerbs):
             stored = [
                 self._finish(cur, f.job_id, f.key, f.outcome, f.ended, False) for f in finishes
             ]
-            claims = self._claim(cur, ref, now, limit, worker, lease_until) if limit > 0 else []
-        return stored, claims
+            rows = self._claim(cur, ref, now, limit, worker, lease_until) if limit > 0 else []
+        return stored, claims_of(rows)
 
     def _finish(
         self,
@@ -384,3 +383,14 @@ class JobVerbs(SqlVerbs):
                 f"DELETE FROM jobs WHERE id IN ({marks}) AND status = ?", (*ids, str(status))
             )
             return cur.rowcount
+
+
+def claims_of(rows: Sequence[Any]) -> list[Claim]:
+    """Claims from claimed rows, oldest job first.
+
+    Built after the commit: on SQLite the write lock is the one thing all processes
+    wait for, so the Python that needs no database runs outside it.
+    """
+    claims = [row_to_claim(row) for row in rows]
+    claims.sort(key=lambda c: c.job.id)
+    return claims

@@ -2,7 +2,8 @@
 
 Each thread has its own connection to a file database; writers inside one
 process queue on a lock (cheaper than SQLite's sleeping busy handler), and
-writers in other processes wait on the busy timeout. ``sqlite://`` is one
+writers in different processes on a file lock (``sqlitelock``); the busy timeout
+is left for programs that take neither. ``sqlite://`` is one
 in-memory database shared by the process's threads through one connection.
 Idle workers in other processes are woken by datagrams (``sqlitewake``).
 """
@@ -26,6 +27,7 @@ from remotetask.store.base import Claim
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
+from remotetask.store.sqlitelock import WriterLock
 from remotetask.store.sqlitewake import Announcer, Listener, listen
 
 MIN_FREE_BYTES = 1024 * 1024
@@ -59,9 +61,11 @@ class SQLiteStore(SqlStore):
         self._shared: sqlite3.Connection | None = None
         self._listener: Listener | None = None
         self._announcer: Announcer | None = None
+        self._writers: WriterLock | None = None
         if path is not None:
             _refuse_network_filesystem(Path(path))
             self._announcer = Announcer(path)
+            self._writers = WriterLock(path)
         else:
             self._shared = self._open()
         if verify:
@@ -126,6 +130,8 @@ class SQLiteStore(SqlStore):
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
+            if self._writers is not None:
+                self._writers.close()
 
     @contextmanager
     def _tx(self, write: bool, single: bool = False) -> Iterator[Cursor]:
@@ -133,9 +139,12 @@ class SQLiteStore(SqlStore):
         # Reads of a file database need no lock (WAL readers never block);
         # the one in-memory connection is shared, so everything takes the lock.
         lock_needed = write or self._shared is not None
+        across = self._writers if write else None
         if lock_needed:
             self._write_lock.acquire()
         try:
+            if across is not None:
+                across.acquire()  # other processes' writers: see ``sqlitelock``
             with _store_errors(self.path):
                 cur = conn.cursor()
                 if write:
@@ -150,6 +159,8 @@ class SQLiteStore(SqlStore):
                 else:
                     yield cur
         finally:
+            if across is not None:
+                across.release()  # a no-op if ``acquire`` failed
             if lock_needed:
                 self._write_lock.release()
 

@@ -29,6 +29,8 @@ log = logging.getLogger("remotetask")
 
 RECEIVE_TIMEOUT_S = 0.5
 """How often the listening thread looks whether it was stopped."""
+LOCK_NAME = "writer.lock"
+"""The writers' lock file in the same folder (``sqlitelock``): not a listener."""
 MAX_SOCKET_PATH = 100
 """Unix socket paths are limited to 104-108 bytes; longer folders get no wake-ups."""
 SUPPORTED = hasattr(socket, "AF_UNIX")
@@ -56,7 +58,7 @@ class Announcer:
             return
         payload = ref.encode()
         for name in names:
-            if name != self.own:
+            if name != self.own and name != LOCK_NAME:
                 self._send(payload, name)
 
     def _send(self, payload: bytes, name: str) -> None:
