@@ -228,7 +228,7 @@ workers are `remotetask worker --threads {args.threads}` processes.
 Targets: drain with one process at least 50 % of the raw one-per-transaction loop,
 add-to-start p50 at most 2 ms and p99 at most 5 ms.
 
-What bounds the drain: a worker stores ended runs in group commits of up to 64, each one
+What bounds the drain: a worker stores ended runs in group commits of up to 256, each one
 statement (`UPDATE … FROM jsonb_array_elements(…)`, which also copies failed runs to their
 history), whose commit waits for the WAL flush; at the same time, on a second
 connection, it claims the next jobs with another statement, whose commit does not

@@ -40,8 +40,9 @@ from remotetask.store import Claim
 
 log = logging.getLogger("remotetask")
 
-COMMIT_BATCH = 64
-"""Most ended runs stored in one group commit."""
+COMMIT_BATCH = 256
+"""Most ended runs stored in one group commit (a larger group spreads each commit's fixed
+cost wider: 256 against 64 drained 1.2-1.25x as fast on both backends in one run)."""
 CLAIM_AHEAD = 2 * COMMIT_BATCH
 """Jobs claimed beyond the threads while runs are short: one batch runs while one commits."""
 SHORT_RUN_S = 0.005
