@@ -405,9 +405,10 @@ BOUNDS = """How it is measured, and what bounds each figure:
   `MultiProcessor(2)` (Huey: two threads), two processes (Huey: two worker processes),
   timed from the first `mark` task to the last, around `--jobs` no-op jobs. These are
   the claim and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
-  PostgreSQL's drain is bound by CPU on this two-CPU machine: about 100 µs of the
+  PostgreSQL's drain is bound by CPU on this two-CPU machine: about 65 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
-  `jobs`) and about 70 µs of the worker's (docs/benchmarks.md, "PostgreSQL").
+  `jobs`) and about 65 µs of the worker's (docs/benchmarks.md, "PostgreSQL"), so two
+  processes cannot drain 1.5x one here, and a second thread only shares the GIL.
 - **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
   after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
   PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
