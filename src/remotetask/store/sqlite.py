@@ -102,7 +102,7 @@ class SQLiteStore(SqlStore):
 
     def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            _past_busy(conn, "PRAGMA journal_mode=WAL")
         except sqlite3.DatabaseError as exc:
             raise self._not_ours(exc) from None
 
@@ -300,11 +300,21 @@ def _restore_full_sync(conn: sqlite3.Connection) -> None:
 
 def _begin_immediate(cur: Cursor) -> None:
     """Take the write lock, retrying past the busy timeout's rare early SQLITE_BUSY."""
+    _past_busy(cur, "BEGIN IMMEDIATE")
+
+
+def _past_busy(cur: Cursor | sqlite3.Connection, statement: str) -> None:
+    """Run ``statement``, retrying for up to the busy timeout while SQLite says it is busy.
+
+    SQLite answers SQLITE_BUSY at once, without its busy handler, where waiting could
+    deadlock: a BEGIN IMMEDIATE now and then, and a switch to WAL while another
+    connection reads the file (new databases opened by several processes at once).
+    """
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     delay = 0.001
     while True:
         try:
-            cur.execute("BEGIN IMMEDIATE")
+            cur.execute(statement)
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):
