@@ -397,7 +397,8 @@ BOUNDS = """How it is measured, and what bounds each figure:
 - **Bulk**: `add_many` of 1,000 jobs per call, in rounds like the above (the median
   is shown; `--jobs` split over the rounds). On SQLite the Python per job (checking
   and encoding its input, the row) and SQLite's insert into the jobs table's five
-  indexes (the raw table has one); on PostgreSQL one `INSERT … SELECT FROM
+  indexes (the raw table has one), one `INSERT … SELECT FROM json_each` statement per
+  call; on PostgreSQL one `INSERT … SELECT FROM
   jsonb_array_elements` statement per call (no foreign-key check per row since
   migration 0004), bound by the server's insert and index work. Huey has no bulk
   enqueue.

@@ -143,6 +143,24 @@ def test_a_submitted_group_answers_a_reused_key_with_the_first_job(
     assert len(service.jobs) == 3
 
 
+def test_a_bulk_add_keeps_every_input_as_given_and_in_order(service: TaskService) -> None:
+    inputs = [
+        None,
+        "",
+        "null",
+        'quote " and \\ backslash',
+        "ünïcödé 日本 😀",
+        "nul \x00 byte",
+        {"nested": [1, 2.5, True, None]},
+        [],
+        -7,
+    ]
+    ids = service.add_many("echo", inputs)
+    assert ids == sorted(ids)
+    assert [service.job(job_id).input for job_id in ids] == inputs
+    assert {service.status(job_id) for job_id in ids} == {QUEUED}
+
+
 @pytest.mark.parametrize("bad", [math.nan, math.inf, object(), {"a": {1, 2}}])
 def test_non_json_input_is_refused_and_nothing_stored(service: TaskService, bad: object) -> None:
     with pytest.raises(InvalidInputError):

@@ -10,6 +10,7 @@ Idle workers in other processes are woken by datagrams (``sqlitewake``).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -17,7 +18,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
@@ -34,6 +35,12 @@ MIN_FREE_BYTES = 1024 * 1024
 """Free disk below which writes count as failing (readiness)."""
 
 BUSY_TIMEOUT_S = 30.0
+INSERT_FROM_JSON = (
+    "INSERT INTO jobs (service_id, task, input, status, schedule, created) "
+    "SELECT ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
+    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), ? FROM json_each(?) ORDER BY key"
+)
+"""A bulk insert as one statement over a JSON array of rows (cheaper than binding each)."""
 CLAIMED = (
     "id, ?, ?, task, input, status, result, error, traceback, attempts, progress, "
     "progress_message, created, started, ended, schedule, next_call, cancel_requested, "
@@ -236,7 +243,7 @@ class SQLiteStore(SqlStore):
         if len(rows) == 1:
             cur.execute(INSERT_JOB + " RETURNING id", rows[0])
             return [int(cur.fetchone()[0])]
-        cast(sqlite3.Cursor, cur).executemany(INSERT_JOB, rows)
+        cur.execute(INSERT_FROM_JSON, (rows[0][0], rows[0][5], json.dumps([r[1:5] for r in rows])))
         cur.execute("SELECT last_insert_rowid()")
         last = int(cur.fetchone()[0])
         return list(range(last - len(rows) + 1, last + 1))
