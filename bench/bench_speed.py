@@ -409,7 +409,7 @@ BOUNDS = """How it is measured, and what bounds each figure:
   PostgreSQL's drain is bound by CPU on this two-CPU machine: about 65 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
   `jobs`) and about 65 µs of the worker's (docs/benchmarks.md, "PostgreSQL"), so two
-  processes cannot drain 1.5x one here, and a second thread only shares the GIL.
+  processes drain little over 1.5x one here, and a second thread only shares the GIL.
 - **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
   after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
   PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
