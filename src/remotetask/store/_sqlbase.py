@@ -10,7 +10,6 @@ times as epoch seconds, ``?`` as the placeholder.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
@@ -82,7 +81,7 @@ def row_to_job(row: Sequence[Any]) -> Job:
     """Build a Job from a row selected with JOB_COLUMNS.
 
     It runs for every job claimed, so the status and the service's name are looked
-    up rather than built, and JSON is decoded only where there is some.
+    up rather than built.
     """
     schedule = Schedule.from_json(jsonvalue.loads(row[15])) if row[15] else None
     next_call = None if row[16] is None or row[16] >= NEVER else float(row[16])
@@ -90,9 +89,9 @@ def row_to_job(row: Sequence[Any]) -> Job:
         id=int(row[0]),
         service=_service_name(row[1], row[2]),
         task=row[3],
-        input=None if row[4] is None else json.loads(row[4]),
+        input=jsonvalue.loads(row[4]),
         status=_STATUSES[row[5]],
-        result=None if row[6] is None else json.loads(row[6]),
+        result=jsonvalue.loads(row[6]),
         error=row[7],
         traceback=row[8],
         attempts=int(row[9]),

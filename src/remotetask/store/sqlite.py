@@ -23,7 +23,7 @@ from typing import Any
 from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.refs import ServiceRef
-from remotetask.store._sqlbase import Cursor
+from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
 from remotetask.store.base import Claim
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
@@ -41,12 +41,9 @@ INSERT_FROM_JSON = (
     "json_extract(value, '$[2]'), json_extract(value, '$[3]'), ? FROM json_each(?) ORDER BY key"
 )
 """A bulk insert as one statement over a JSON array of rows (cheaper than binding each)."""
-CLAIMED = (
-    "id, ?, ?, task, input, status, result, error, traceback, attempts, progress, "
-    "progress_message, created, started, ended, schedule, next_call, cancel_requested, "
-    "claim, error_type, paused"
-)
-"""``JOB_COLUMNS`` as a claim's RETURNING gives them (site and name bound as values)."""
+CLAIMED = JOB_COLUMNS.replace("s.site, s.name", "?, ?").replace("j.", "")
+"""``JOB_COLUMNS`` as a claim's RETURNING gives them: site and name bound as values, the
+other columns unqualified (SQLite's UPDATE names its table without an alias)."""
 _NETWORK_FILESYSTEMS = {"nfs", "nfs4", "cifs", "smb3", "smbfs", "fuse.sshfs", "9p"}
 
 
