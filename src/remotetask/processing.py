@@ -14,6 +14,14 @@ commit. Claimed-ahead jobs are taken in id order (the simple processor still run
 one job at a time, oldest first), given back on a graceful stop, and recovered
 by their lease after a crash (docs/reliability.md).
 
+Python runs one thread at a time, so short runs during which the process is busy
+on the CPU gain nothing from a second thread: the two would only take turns, and
+make the commit thread wait its turn too. While runs are like that, one worker
+thread works through the claimed jobs and the others stay free; a run during which
+the process waits (on I/O, a sleep, a lock), or one that lasts longer than
+``SHORT_RUN_S``, brings the other threads in (the processing thread looks every
+``SHORT_RUN_S`` while jobs wait).
+
 A Python thread cannot be killed, so a run given up at its task's timeout leaves
 its thread running: the slot is handed back at once and the thread is abandoned
 (its late result is refused), up to ``MAX_ABANDONED_THREADS`` per service. See
@@ -25,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +56,10 @@ CLAIM_AHEAD = 2 * COMMIT_BATCH
 """Jobs claimed beyond the threads while runs are short: one batch runs while one commits."""
 SHORT_RUN_S = 0.005
 """A run shorter than this makes claiming ahead worth it (it holds back little work)."""
+ON_CPU_SHARE = 0.5
+"""A run during which the process used the CPU for at least this share of the time did not
+wait for anything a second thread could use (whichever thread used it: a run that waits
+for the interpreter's lock is no reason for one more thread to wait for it too)."""
 MAX_ABANDONED_THREADS = 16
 """Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
@@ -57,6 +70,8 @@ class _Running:
 
     job_id: int | None
     run_id: int | None
+    since: float
+    """``time.perf_counter()`` at its start."""
 
 
 @dataclass(eq=False, slots=True)
@@ -108,6 +123,11 @@ class Processor:
         """Jobs claimed ahead, not started, oldest first."""
         self._short = False
         """Whether the latest run was short (claiming ahead only pays for short runs)."""
+        self._on_cpu = False
+        """Whether the latest run was short and the process busy on the CPU meanwhile: one
+        thread working through such runs is enough (see the module's docstring)."""
+        self._queue_threads = 0
+        """Worker threads working through the claimed jobs (``_work_through_queue``)."""
         self._claiming = 0
         """Jobs that claims under way may bring: they count against the bound with ``_held``."""
         self._commits = GroupCommit(
@@ -174,12 +194,27 @@ class Processor:
         dispatched = 0
         if self._schedule_changed or now >= self._next_schedule_check:
             dispatched = self._fire_due_cron_jobs(now, free)
-        if free > dispatched:
-            claims = self._take_claims(now, free - dispatched)
+        room = min(free - dispatched, self._queue_room())
+        if room > 0:
+            claims = self._take_claims(now, room)
             for claim in claims:
                 self._occupy_slot(self._work_through_queue, claim, now)
             dispatched += len(claims)
         return dispatched > 0 and self._busy() < self.kind.max_threads
+
+    def _queue_room(self) -> int:
+        """How many more worker threads may start on claimed jobs (see the module's docstring)."""
+        with self._lock:
+            if self._one_is_enough():
+                return max(0, 1 - self._queue_threads)
+            return self.kind.max_threads
+
+    def _one_is_enough(self) -> bool:
+        """(Holding the lock.) Whether runs are short and on the CPU, and none is stuck."""
+        if not self._on_cpu:
+            return False
+        started_by = time.perf_counter() - SHORT_RUN_S
+        return all(r.since > started_by for r in self._running.values() if r.job_id is not None)
 
     def _take_claims(self, now: float, count: int) -> list[Claim]:
         """Up to ``count`` claimed jobs to start, claiming more unless a commit is about to."""
@@ -274,33 +309,47 @@ class Processor:
         Taking the follow-up here, rather than going back to the processing thread,
         saves a thread hand-off per job when the queue is long.
         """
+        with self._lock:
+            self._queue_threads += 1
         current: Claim | None = claim
         while current is not None:
             self._watch_timeout(current, now)
             started = self._engine.clock.now()
+            since, cpu = time.perf_counter(), time.thread_time()
             try:
-                with self._tracking(current.key, _Running(current.job.id, None)):
+                with self._tracking(current.key, _Running(current.job.id, None, since)):
                     ran = self._runner.execute(current, now)
             except BaseException:
                 with self._lock:  # nothing to store: its lease brings it back
                     self._held.pop(current.key, None)
+                    self._queue_threads -= 1
                 raise
             self._short = ran.ended - started < SHORT_RUN_S
+            if self.kind.max_threads > 1:
+                took, cpu = time.perf_counter() - since, time.thread_time() - cpu
+                self._on_cpu = took < SHORT_RUN_S and cpu >= took * ON_CPU_SHARE
             if ran.outcome.next_call is not None:
                 self._schedule_changed = True  # a retry later on: the idle wait must know
             self._commits.add(ran)
             current, now = self._next_ready(), max(ran.ended, self._engine.clock.now())
 
     def _next_ready(self) -> Claim | None:
-        """The oldest job claimed ahead; none once stopping (they are given back) or for
-        an abandoned thread (its slot went to other jobs)."""
+        """The oldest job claimed ahead; none once stopping (they are given back), for
+        an abandoned thread (its slot went to other jobs), or for a thread that another
+        one working through the queue makes unneeded (see the module's docstring)."""
         with self._lock:
-            if self._stop.is_set() or self._here.slot.abandoned or not self._ready:
+            if (
+                self._stop.is_set()
+                or self._here.slot.abandoned
+                or not self._ready
+                or (self._queue_threads > 1 and self._one_is_enough())
+            ):
+                self._queue_threads -= 1
                 return None
             return self._ready.popleft()
 
     def _fire(self, firing: Firing, now: float) -> None:
-        with self._tracking(firing.key, _Running(None, firing.run.id)):
+        with self._tracking(firing.key, _Running(None, firing.run.id, time.perf_counter())):
             outcome = self._runner.run_firing(firing, now)
         if outcome.next_call is not None:
             self._schedule_changed = True  # to be tried again: the idle wait must know
@@ -339,6 +388,8 @@ class Processor:
             deadline = min((entry[0] for entry in self._deadlines.values()), default=now + 1e9)
             due = min(self._next_schedule_check, deadline)
             timeout = max(min(self._wait_time, self._lease / 3, due - now), 0.001)
+            if self._on_cpu and self._ready:  # a run turning long must bring more threads in
+                timeout = min(timeout, SHORT_RUN_S)
             self._next_look = now + timeout
         return timeout
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -59,6 +62,100 @@ def test_multi_processor_runs_up_to_max_threads_at_once(app: App, service: TaskS
     wait_until(lambda: all(service.status(j) == "completed" for j in ids))
     service.stop_processing(wait=True)
     assert peak == 3
+
+
+class Overlaps:
+    """Which runs of a task shared their time with another run (jobs ``skip`` and up)."""
+
+    def __init__(self, skip: int) -> None:
+        self.skip = skip
+        self.active: set[int] = set()
+        self.overlapped: set[int] = set()
+        self.ran: set[int] = set()
+        self.lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def run(self, n: int) -> Iterator[None]:
+        with self.lock:
+            self.active.add(n)
+            if len(self.active) > 1:
+                self.overlapped.update(self.active)
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active.discard(n)
+                self.ran.add(n)
+
+    def share(self) -> float:
+        counted = {n for n in self.ran if n >= self.skip}
+        return len(self.overlapped & counted) / len(counted)
+
+
+@pytest.fixture
+def quick_switches() -> Iterator[None]:
+    """Threads take turns every 1 ms (not 5), so two threads with work interleave their runs."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    yield
+    sys.setswitchinterval(before)
+
+
+@pytest.mark.usefixtures("quick_switches")
+def test_short_runs_on_the_cpu_go_through_one_thread(app: App, service: TaskService) -> None:
+    """A second thread would only take turns with the first (one runs Python at a time)."""
+    overlaps = Overlaps(skip=20)
+
+    @app.task
+    def spin(input: int) -> None:
+        with overlaps.run(input):
+            ends = time.thread_time() + 0.001
+            while time.thread_time() < ends:
+                pass
+
+    ids = service.add_many("spin", range(150))
+    service.start_processing(MultiProcessor(max_threads=2))
+    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids), timeout=60)
+    service.stop_processing(wait=True)
+    assert overlaps.share() < 0.4  # 0.74-1.0 when both threads took every run they could
+
+
+@pytest.mark.usefixtures("quick_switches")
+def test_short_runs_that_wait_share_the_threads(app: App, service: TaskService) -> None:
+    overlaps = Overlaps(skip=20)
+
+    @app.task
+    def nap(input: int) -> None:
+        with overlaps.run(input):
+            time.sleep(0.002)
+
+    ids = service.add_many("nap", range(150))
+    service.start_processing(MultiProcessor(max_threads=2))
+    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids), timeout=60)
+    service.stop_processing(wait=True)
+    assert overlaps.share() > 0.8
+
+
+def test_a_run_turning_long_brings_the_other_threads_in(app: App, service: TaskService) -> None:
+    """Short runs on the CPU go through one thread, until one of them does not end."""
+    release = threading.Event()
+    done_after: list[int] = []
+
+    @app.task
+    def step(input: int) -> None:
+        if input == 30:
+            release.wait(30)
+        elif input > 30 and not release.is_set():
+            done_after.append(input)
+
+    ids = service.add_many("step", range(60))
+    service.start_processing(MultiProcessor(max_threads=2))
+    try:
+        wait_until(lambda: len(done_after) == 29, what="the jobs after the stuck one")
+    finally:
+        release.set()
+    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids))
+    service.stop_processing(wait=True)
 
 
 def test_multi_processor_defaults_to_five_threads() -> None:
