@@ -77,6 +77,18 @@ def test_services_cannot_be_deleted_truncated_or_renumbered(
         assert row == (1,)
 
 
+def test_claim_keys_have_no_index_of_their_own(store: PostgresStore, postgres_url: str) -> None:
+    """Every write guarded by a claim key finds its job by id (migration 0005): an index
+    on the keys would only cost every claim an insert."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = 'jobs' "
+            "AND schemaname = current_schema()"
+        ).fetchall()
+    assert rows  # the jobs table's indexes were found
+    assert not [d for (d,) in rows if "(claim)" in d]
+
+
 def test_a_finish_batch_finds_its_rows_by_key_on_a_table_never_analysed(
     store: PostgresStore, postgres_url: str
 ) -> None:
