@@ -14,13 +14,13 @@ commit. Claimed-ahead jobs are taken in id order (the simple processor still run
 one job at a time, oldest first), given back on a graceful stop, and recovered
 by their lease after a crash (docs/reliability.md).
 
-Python runs one thread at a time, so short runs during which the process is busy
-on the CPU gain nothing from a second thread: the two would only take turns, and
-make the commit thread wait its turn too. While runs are like that, one worker
-thread works through the claimed jobs and the others stay free; a run during which
-the process waits (on I/O, a sleep, a lock), or one that lasts longer than
-``SHORT_RUN_S``, brings the other threads in (the processing thread looks every
-``SHORT_RUN_S`` while jobs wait).
+Python runs one thread at a time, so short runs that keep their thread on the CPU
+gain nothing from a second thread: the two would only take turns, and make the
+commit thread wait its turn too. While runs are like that, one worker thread works
+through the claimed jobs and the others stay free; a run that waits (on I/O, a
+sleep, a lock), or one that lasts longer than ``SHORT_RUN_S``, brings the other
+threads in (the processing thread looks every ``SHORT_RUN_S`` while jobs wait). A
+thread abandoned at a timeout no longer counts as the one working through them.
 
 A Python thread cannot be killed, so a run given up at its task's timeout leaves
 its thread running: the slot is handed back at once and the thread is abandoned
@@ -57,9 +57,8 @@ CLAIM_AHEAD = 2 * COMMIT_BATCH
 SHORT_RUN_S = 0.005
 """A run shorter than this makes claiming ahead worth it (it holds back little work)."""
 ON_CPU_SHARE = 0.5
-"""A run during which the process used the CPU for at least this share of the time did not
-wait for anything a second thread could use (whichever thread used it: a run that waits
-for the interpreter's lock is no reason for one more thread to wait for it too)."""
+"""A run whose thread was on the CPU for at least this share of its time did not wait for
+anything that a second thread could have used."""
 MAX_ABANDONED_THREADS = 16
 """Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
@@ -124,10 +123,10 @@ class Processor:
         self._short = False
         """Whether the latest run was short (claiming ahead only pays for short runs)."""
         self._on_cpu = False
-        """Whether the latest run was short and the process busy on the CPU meanwhile: one
-        thread working through such runs is enough (see the module's docstring)."""
-        self._queue_threads = 0
-        """Worker threads working through the claimed jobs (``_work_through_queue``)."""
+        """Whether the latest run was short and kept its thread on the CPU: one thread
+        working through such runs is enough (see the module's docstring)."""
+        self._queue_slots: set[_Slot] = set()
+        """Slots whose threads work through the claimed jobs (not abandoned ones)."""
         self._claiming = 0
         """Jobs that claims under way may bring: they count against the bound with ``_held``."""
         self._commits = GroupCommit(
@@ -206,7 +205,7 @@ class Processor:
         """How many more worker threads may start on claimed jobs (see the module's docstring)."""
         with self._lock:
             if self._one_is_enough():
-                return max(0, 1 - self._queue_threads)
+                return max(0, 1 - len(self._queue_slots))
             return self.kind.max_threads
 
     def _one_is_enough(self) -> bool:
@@ -310,7 +309,14 @@ class Processor:
         saves a thread hand-off per job when the queue is long.
         """
         with self._lock:
-            self._queue_threads += 1
+            self._queue_slots.add(self._here.slot)
+        try:
+            self._work_from(claim, now)
+        finally:
+            with self._lock:
+                self._queue_slots.discard(self._here.slot)
+
+    def _work_from(self, claim: Claim, now: float) -> None:
         current: Claim | None = claim
         while current is not None:
             self._watch_timeout(current, now)
@@ -322,7 +328,6 @@ class Processor:
             except BaseException:
                 with self._lock:  # nothing to store: its lease brings it back
                     self._held.pop(current.key, None)
-                    self._queue_threads -= 1
                 raise
             self._short = ran.ended - started < SHORT_RUN_S
             if self.kind.max_threads > 1:
@@ -342,9 +347,9 @@ class Processor:
                 self._stop.is_set()
                 or self._here.slot.abandoned
                 or not self._ready
-                or (self._queue_threads > 1 and self._one_is_enough())
+                or (len(self._queue_slots) > 1 and self._one_is_enough())
             ):
-                self._queue_threads -= 1
+                self._queue_slots.discard(self._here.slot)  # at once: two must not both go
                 return None
             return self._ready.popleft()
 
@@ -481,6 +486,7 @@ class Processor:
                 )
                 return
             self._slots.discard(slot)
+            self._queue_slots.discard(slot)
             slot.abandoned = True
             self._abandoned += 1
             self._running.pop(key, None)

@@ -116,6 +116,41 @@ def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[...
     release.set()
 
 
+def test_a_thread_abandoned_at_a_timeout_is_not_the_one_running_short_jobs(
+    make_app: Callable[..., App],
+) -> None:
+    """Short runs on the CPU go through one thread (see ``processing``): not through one
+    that hangs on after its run timed out, which would hold every later job back."""
+    clock = FrozenClock(1000.0)
+    app = make_app(clock, processor=MultiProcessor(2))
+    release, hanging = threading.Event(), threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
+    def hang(_input: object) -> None:
+        hanging.set()
+        release.wait(30)
+
+    def spin(_input: object) -> None:
+        ends = time.thread_time() + 0.0005
+        while time.thread_time() < ends:
+            pass
+
+    app.register("spin", spin)
+    service = app.add_service("site1@S")
+    warm = service.add_many("spin", range(20))
+    hung = service.add("hang")
+    service.start_processing()
+    wait_until(hanging.is_set)  # started, not only claimed ahead: its deadline is set
+    clock.advance(6)
+    service._wake()
+    wait_until(lambda: service.status(hung) == ERROR)
+    after = service.add_many("spin", range(20))
+    try:
+        wait_until(lambda: [service.status(j) for j in warm + after] == [COMPLETED] * 40)
+    finally:
+        release.set()
+
+
 def test_past_the_abandoned_thread_cap_a_timed_out_run_keeps_its_slot(
     make_app: Callable[..., App], caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
