@@ -317,6 +317,7 @@ class Processor:
                 self._queue_slots.discard(self._here.slot)
 
     def _work_from(self, claim: Claim, now: float) -> None:
+        """The loop of ``_work_through_queue``: this job, then each next one claimed ahead."""
         current: Claim | None = claim
         while current is not None:
             self._watch_timeout(current, now)

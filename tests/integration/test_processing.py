@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -64,32 +63,30 @@ def test_multi_processor_runs_up_to_max_threads_at_once(app: App, service: TaskS
     assert peak == 3
 
 
-class Overlaps:
-    """Which runs of a task shared their time with another run (jobs ``skip`` and up)."""
+def overlap_share(app: App, service: TaskService, work: Callable[[], None]) -> float:
+    """Run 150 jobs doing ``work`` on two threads: the share of runs (from the 20th on,
+    past the start) that shared their time with another run."""
+    active: set[int] = set()
+    overlapped: set[int] = set()
+    lock = threading.Lock()
 
-    def __init__(self, skip: int) -> None:
-        self.skip = skip
-        self.active: set[int] = set()
-        self.overlapped: set[int] = set()
-        self.ran: set[int] = set()
-        self.lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def run(self, n: int) -> Iterator[None]:
-        with self.lock:
-            self.active.add(n)
-            if len(self.active) > 1:
-                self.overlapped.update(self.active)
+    def run(n: int) -> None:
+        with lock:
+            active.add(n)
+            if len(active) > 1:
+                overlapped.update(active)
         try:
-            yield
+            work()
         finally:
-            with self.lock:
-                self.active.discard(n)
-                self.ran.add(n)
+            with lock:
+                active.discard(n)
 
-    def share(self) -> float:
-        counted = {n for n in self.ran if n >= self.skip}
-        return len(self.overlapped & counted) / len(counted)
+    app.register("work", run)
+    ids = service.add_many("work", range(150))
+    service.start_processing(MultiProcessor(max_threads=2))
+    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids), timeout=60)
+    service.stop_processing(wait=True)
+    return len({n for n in overlapped if n >= 20}) / 130
 
 
 @pytest.fixture
@@ -104,36 +101,19 @@ def quick_switches() -> Iterator[None]:
 @pytest.mark.usefixtures("quick_switches")
 def test_short_runs_on_the_cpu_go_through_one_thread(app: App, service: TaskService) -> None:
     """A second thread would only take turns with the first (one runs Python at a time)."""
-    overlaps = Overlaps(skip=20)
 
-    @app.task
-    def spin(input: int) -> None:
-        with overlaps.run(input):
-            ends = time.thread_time() + 0.001
-            while time.thread_time() < ends:
-                pass
+    def spin() -> None:
+        ends = time.thread_time() + 0.001
+        while time.thread_time() < ends:
+            pass
 
-    ids = service.add_many("spin", range(150))
-    service.start_processing(MultiProcessor(max_threads=2))
-    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids), timeout=60)
-    service.stop_processing(wait=True)
-    assert overlaps.share() < 0.4  # 0.74-1.0 when both threads took every run they could
+    # 0.74-1.0 when both threads took every run they could
+    assert overlap_share(app, service, spin) < 0.4
 
 
 @pytest.mark.usefixtures("quick_switches")
 def test_short_runs_that_wait_share_the_threads(app: App, service: TaskService) -> None:
-    overlaps = Overlaps(skip=20)
-
-    @app.task
-    def nap(input: int) -> None:
-        with overlaps.run(input):
-            time.sleep(0.002)
-
-    ids = service.add_many("nap", range(150))
-    service.start_processing(MultiProcessor(max_threads=2))
-    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids), timeout=60)
-    service.stop_processing(wait=True)
-    assert overlaps.share() > 0.8
+    assert overlap_share(app, service, lambda: time.sleep(0.002)) > 0.8
 
 
 def test_a_run_turning_long_brings_the_other_threads_in(app: App, service: TaskService) -> None:
