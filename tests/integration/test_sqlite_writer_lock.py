@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 import remotetask
 from remotetask.store.sqlitewake import LOCK_NAME, wake_folder
+from tests.integration.helpers import started
 from tests.waiting import wait_until
 
-ROOT = Path(__file__).resolve().parents[2]
 LOCKS = Path("/proc/locks")
 
 
@@ -38,22 +37,9 @@ def service(tmp_path: Path) -> Iterator[remotetask.TaskService]:
     app.close()
 
 
-@contextmanager
-def holding(database: Path) -> Iterator[subprocess.Popen[str]]:
+def holding(database: Path) -> AbstractContextManager[subprocess.Popen[str]]:
     """Another process inside a write transaction of ``database`` (a line on stdin commits)."""
-    with subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.write_holder", str(database)],
-        cwd=ROOT,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as holder:
-        try:
-            assert holder.stdout is not None
-            assert holder.stdout.readline().strip() == "holding"
-            yield holder
-        finally:
-            holder.kill()
+    return started("write_holder", str(database), ready="holding")
 
 
 def blocked_on(inode: int, pid: int) -> bool:

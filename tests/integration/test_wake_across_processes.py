@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,33 +15,24 @@ import pytest
 
 import remotetask
 from remotetask.store.sqlitewake import LOCK_NAME, Announcer, wake_folder
+from tests.integration.helpers import started
 from tests.waiting import wait_until
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_job_added_in_another_process_wakes_an_idle_worker(reopenable_url: str) -> None:
     app = remotetask.App(reopenable_url, settings=remotetask.Settings(auto_migrate=True))
     app.register("echo", lambda value: value)
     service = app.add_service("site1@Idle")
-    with subprocess.Popen(
-        [sys.executable, "-m", "tests.integration.idle_worker", reopenable_url],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    ) as worker:
-        try:
-            assert worker.stdout is not None
-            assert worker.stdout.readline().strip() == "ready"
+    try:
+        with started("idle_worker", reopenable_url, ready="ready") as worker:
             if reopenable_url.startswith("postgresql"):
                 time.sleep(1.0)  # the listener connects in the background
             time.sleep(0.5)  # only so the worker is idle: its next poll is a minute away
             job_id = service.add("echo", 7)
             wait_until(lambda: service.status(job_id) == remotetask.COMPLETED, timeout=30)
             assert worker.wait(30) == 0
-        finally:
-            worker.kill()
-            app.close()
+    finally:
+        app.close()
 
 
 def test_a_killed_listener_s_socket_is_removed_by_the_next_add(tmp_path: Path) -> None:

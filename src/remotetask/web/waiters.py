@@ -104,16 +104,13 @@ class Waiters:
             job = None
         for waiter in waiting:
             waiter.job = job
-            with contextlib.suppress(RuntimeError):  # that loop is closed
-                waiter.loop.call_soon_threadsafe(waiter.ended.set)
+        _wake_each(waiting)
 
     def wake(self, ref: ServiceRef, job_id: int) -> None:
         """Wake the requests waiting for this job (from any thread); they read it again."""
         with self._lock:
             waiting = list(self._events.get((str(ref), job_id), ()))
-        for waiter in waiting:
-            with contextlib.suppress(RuntimeError):  # that loop is closed
-                waiter.loop.call_soon_threadsafe(waiter.ended.set)
+        _wake_each(waiting)
 
     def close(self) -> None:
         """Stop the reader threads (after the last run has ended)."""
@@ -179,3 +176,10 @@ class Waiters:
                 for ref in worker.services
             )
         return self._elsewhere
+
+
+def _wake_each(waiting: list[Waiter]) -> None:
+    """Set each waiter's event on its own loop (from any thread)."""
+    for waiter in waiting:
+        with contextlib.suppress(RuntimeError):  # that loop is closed
+            waiter.loop.call_soon_threadsafe(waiter.ended.set)

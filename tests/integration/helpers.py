@@ -1,0 +1,32 @@
+"""Helper processes of the integration tests: ``python -m tests.integration.<module>``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def started(module: str, *args: str, ready: str) -> Iterator[subprocess.Popen[str]]:
+    """The helper ``module`` run from the repository root, once it printed ``ready``.
+
+    Its stdin is a pipe the test may write to; it is killed on the way out.
+    """
+    with subprocess.Popen(
+        [sys.executable, "-m", f"tests.integration.{module}", *args],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as process:
+        try:
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == ready
+            yield process
+        finally:
+            process.kill()
