@@ -238,9 +238,9 @@ BEGIN/COMMIT: a batch costs the longer of two round trips, where the worker used
 four per job (BEGIN, finish, claim, COMMIT). What is left is the server's work per job,
 about 65 µs of its CPU (32 µs for the claim, 35 µs for the finish, from `/proc` around
 batches of 64 on a quiet machine): a claim and a finish are each a non-HOT update of a
-wide row that writes the indexes of `jobs` (eleven, most of them for the console's
-listings; six entries for a claim, five for a finish), where the raw loop's table has
-one partial index. The worker's store calls take another 25 µs of its CPU per job
+wide row that writes the indexes of `jobs` (ten since migration 0005, most of them for
+the console's listings; five entries for a claim, five for a finish), where the raw
+loop's table has one partial index. The worker's store calls take another 25 µs of its CPU per job
 (building each claimed `Job`, encoding the finishes), its engine about 40 µs more. With
 the server and the worker on the same two CPUs the drain is bound by their CPU, and by
 the commit thread's round trips (a worker process holds the GIL only a quarter of the
