@@ -22,6 +22,12 @@ sleep, a lock), or one that lasts longer than ``SHORT_RUN_S``, brings the other
 threads in (the processing thread looks every ``SHORT_RUN_S`` while jobs wait). A
 thread abandoned at a timeout no longer counts as the one working through them.
 
+A claim that brings fewer jobs than it asked for found the queue empty, and a job added
+since wakes the processor: until then, or until it looks at schedules again (which also
+catches jobs that became due, were recovered, or were queued elsewhere without a
+wake-up), it claims nothing, so a run that just ended does not race its own commit with
+a claim that finds nothing.
+
 A Python thread cannot be killed, so a run given up at its task's timeout leaves
 its thread running: the slot is handed back at once and the thread is abandoned
 (its late result is refused), up to ``MAX_ABANDONED_THREADS`` per service. See
@@ -129,6 +135,10 @@ class Processor:
         """Slots whose threads work through the claimed jobs (not abandoned ones)."""
         self._claiming = 0
         """Jobs that claims under way may bring: they count against the bound with ``_held``."""
+        self._wakes = 0
+        """Wake-ups for new work so far (see the module's docstring)."""
+        self._empty_as_of: int | None = None
+        """``_wakes`` when a claim that came back short began: the queue was empty then."""
         self._commits = GroupCommit(
             runner, COMMIT_BATCH, self._want, self._stored, self._more_coming
         )
@@ -150,6 +160,8 @@ class Processor:
 
     def wake(self) -> None:
         """New work may be due: end the idle wait now."""
+        with self._lock:
+            self._wakes += 1
         self._wakeup.set()
 
     def schedule_changed(self) -> None:
@@ -192,6 +204,7 @@ class Processor:
             return False
         dispatched = 0
         if self._schedule_changed or now >= self._next_schedule_check:
+            self._empty_as_of = None  # jobs may have become due, or come back, unannounced
             dispatched = self._fire_due_cron_jobs(now, free)
         room = min(free - dispatched, self._queue_room())
         if room > 0:
@@ -218,7 +231,7 @@ class Processor:
     def _take_claims(self, now: float, count: int) -> list[Claim]:
         """Up to ``count`` claimed jobs to start, claiming more unless a commit is about to."""
         with self._lock:
-            empty = not self._ready
+            empty = not self._ready and self._empty_as_of != self._wakes
         want = self._want(0) if empty and not self._commits.busy() else 0
         if want > 0:
             claims: list[Claim] = []
@@ -242,12 +255,15 @@ class Processor:
             room = self.kind.max_threads + ahead - (len(self._held) - ending) - self._claiming
             want = max(0, room)
             self._claiming += want
+            self._here.wakes = self._wakes  # what the claim will see was announced by then
             return want
 
     def _add_claims(self, claims: list[Claim], asked: int) -> None:
         """Hold the ``claims`` a claim of ``asked`` jobs brought, and end its reservation."""
         with self._lock:
             self._claiming -= asked
+            if len(claims) < asked:
+                self._empty_as_of = self._here.wakes
             self._held.update((c.key, c.job.id) for c in claims)
             self._ready.extend(claims)
 
@@ -417,7 +433,8 @@ class Processor:
             heartbeat(self._engine, now)
             self._last_renewal = now
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
-            self._runner.recover_expired(now)
+            if self._runner.recover_expired(now):
+                self._empty_as_of = None  # they wait again
             self._last_recovery = now
 
     def _renew(self, now: float) -> None:

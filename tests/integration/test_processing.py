@@ -156,6 +156,37 @@ def test_an_idle_service_wakes_on_add_without_waiting_for_the_poll(file_url: str
     app.close()
 
 
+@pytest.mark.parametrize("kind", [SimpleProcessor(), MultiProcessor(2)], ids=["simple", "multi"])
+def test_an_idle_queue_is_claimed_from_once_per_added_job(
+    file_url: str, kind: SimpleProcessor | MultiProcessor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim that finds the queue empty is not followed by more until a job is added:
+    before, each job added to an idle queue brought two (one thread) or three (two
+    threads) claims, the extra ones racing the run's own commit for the write lock."""
+    app = App(file_url, settings=Settings(wait_time=30.0))
+    app.register("echo", lambda input: input)
+    service = app.add_service("site1@Svc")
+    store_type = type(app.store)
+    claims: list[int] = []
+
+    def counting_claim(store: object, *args: object, **kwargs: object) -> object:
+        claims.append(1)
+        return original(store, *args, **kwargs)
+
+    original = store_type.claim
+    monkeypatch.setattr(store_type, "claim", counting_claim)
+    service.start_processing(kind)
+    time.sleep(0.05)  # idle on its 30 s wait: the first claim found nothing
+    claims.clear()
+    for n in range(20):
+        job_id = service.add("echo", n)
+        wait_until(lambda: service.status(job_id) == "completed")  # noqa: B023
+        time.sleep(0.005)  # the run's commit and what follows it are over
+    service.stop_processing(wait=True)
+    app.close()
+    assert 20 <= len(claims) <= 22
+
+
 def test_stop_processing_takes_effect_promptly(file_url: str) -> None:
     app = App(file_url, settings=Settings(wait_time=30.0))
     service = app.add_service("site1@Svc")
