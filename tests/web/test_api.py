@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
+
+import pytest
 
 from tests.web.conftest import SITE1, Served
 
@@ -215,6 +218,21 @@ def test_a_job_reads_the_same_through_the_fast_path_and_the_router(served: Serve
         assert http.get(f"{JOBS}/{job_id}", params={"token": "x"}).status_code == 401
     with served.http(None) as anonymous:
         assert anonymous.get(f"{JOBS}/{job_id}").status_code == 401
+
+
+def test_an_unexpected_error_on_a_fast_path_is_a_logged_problem(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The fast paths run in front of FastAPI's server-error layer: they answer its way."""
+    job_id = served.app.service(SITE1).add("echo", {"n": 1})
+    with sqlite3.connect(served.app.store.path) as db:  # type: ignore[attr-defined]
+        db.execute("UPDATE jobs SET status = 'no-such-status' WHERE id = ?", (job_id,))
+    with served.http() as http:
+        answer = http.get(f"{JOBS}/{job_id}")
+    assert answer.status_code == 500
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["detail"] == "the server failed to answer; the error is in its log"
+    assert f"unexpected error on GET {JOBS}/{job_id}" in caplog.text
 
 
 def test_parameters_are_clamped(served: Served) -> None:

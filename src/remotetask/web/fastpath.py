@@ -2,17 +2,19 @@
 
 ``POST /api/v1/services/{service}/jobs`` and ``GET …/jobs/{id}`` (with or without
 ``?wait=``) are the hottest requests: a client submits, then long-polls for the
-result. This ASGI middleware hands each to its route's own code at once
-(``api_jobs.add_job``, ``api_jobs.answer_job`` after ``service_of``), skipping the
-router's walk over every route and FastAPI's per-request layers (dependency
-resolution, exception middleware, exit stack, handler wrapping). It sits inside the
-body and origin guards, so those checks are unchanged. Only requests the route
+result. The web app (``WebApp`` in ``web/__init__``) offers every request to
+``FastPaths`` before its FastAPI layers, and these go through the app's origin and
+body guards straight to their route's own code (``api_jobs.add_job``,
+``api_jobs.answer_job`` after ``service_of``), skipping FastAPI's and Starlette's
+per-request layers (server-error, telemetry and body-limit middleware, the router's
+walk over every route, dependency resolution, exit stack, handler wrapping): a tenth
+of the server's CPU per submit (docs/benchmarks.md, "HTTP"). Only requests the route
 would accept as they are take the fast path: a read whose id or query is anything
-but plain digits and at most ``wait`` within its bounds goes through the router,
+but plain digits and at most ``wait`` within its bounds goes through the app,
 whose validation answers it as before. An error is answered by the app's own
-exception handlers (problem+json, as on every other route), and an unexpected one
-goes up to the server-error handler. The routes stay registered, so the OpenAPI
-document does not change, and any other method or path goes through the router.
+exception handlers (problem+json, as on every other route), an unexpected one by
+its handler for ``Exception`` (a logged 500). The routes stay registered, so the
+OpenAPI document does not change, and any other method or path goes to the app.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 
+from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -37,28 +40,34 @@ _WAIT = re.compile(rb"(?:wait=(?P<wait>[0-9]{1,9}(?:\.[0-9]{1,9})?))?")
 """The query strings the job route takes as they are: none, or a plain ``wait``."""
 
 _Handler = Callable[[Request], Awaitable[Response]]
+_HANDLER = "remotetask.fast_path"
+"""The scope key that carries a fast-path request's handler through the guards."""
 
 
 class FastPaths:
-    """Run submits and job reads without the router; pass everything else on."""
+    """The lane in front of the app's layers: submits and job reads through ``guards`` alone."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    def __init__(self, guards: Callable[[ASGIApp], ASGIApp]) -> None:
+        self._guarded = guards(_answer)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def take(self, app: FastAPI, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is one the fast paths take; False leaves it to ``app``."""
         handler = _handler_for(scope) if scope["type"] == "http" else None
         if handler is None:
-            await self.app(scope, receive, send)
-            return
-        request = Request(scope, receive)
-        try:
-            response = await handler(request)
-        except Exception as exc:
-            on_error = _exception_handler(request, exc)
-            if on_error is None:
-                raise
-            response = await on_error(request, exc)
-        await response(scope, receive, send)
+            return False
+        scope["app"] = app  # as FastAPI sets it: ``request.app`` for the routes
+        scope[_HANDLER] = handler
+        await self._guarded(scope, receive, send)
+        return True
+
+
+async def _answer(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    try:
+        response = await scope[_HANDLER](request)
+    except Exception as exc:
+        response = await _exception_handler(request, exc)(request, exc)
+    await response(scope, receive, send)
 
 
 def _handler_for(scope: Scope) -> _Handler | None:
@@ -95,14 +104,10 @@ def _route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def _exception_handler(
-    request: Request, exc: Exception
-) -> Callable[..., Awaitable[Response]] | None:
-    """The app's handler for ``exc`` as its exception middleware would pick it (not 500s)."""
+def _exception_handler(request: Request, exc: Exception) -> Callable[..., Awaitable[Response]]:
+    """The app's handler for ``exc`` as its exception middleware would pick it."""
     handlers: dict[type, Callable[..., Awaitable[Response]]] = request.app.exception_handlers
     for kind in type(exc).__mro__:
-        if kind is Exception:
-            return None  # the server-error handler's, further out
         if kind in handlers:
             return handlers[kind]
-    return None
+    raise exc  # no handler at all (``install_problem_handlers`` has one for Exception)
