@@ -309,6 +309,11 @@ class TaskService(ConsoleVerbs):
 
     # -- reading ----------------------------------------------------------------------
 
+    @property
+    def reads_never_wait(self) -> bool:
+        """Whether reading a job is quick and never waits for a writer (see the store's)."""
+        return self.store.reads_never_wait
+
     def job(self, job_id: int) -> Job:
         """The job, or JobNotFoundError if this service has no such job."""
         job = self.store.get_job(self.ref, job_id)

@@ -84,3 +84,21 @@ def test_a_writer_killed_inside_its_transaction_holds_up_nobody(
         holder.wait(30)
     service.add("echo", 2)
     assert service.counts() == {remotetask.QUEUED: 2}
+
+
+def test_a_read_does_not_wait_for_another_process_s_transaction(
+    service: remotetask.TaskService, tmp_path: Path
+) -> None:
+    """What lets the web app read jobs of a SQLite file on its event loop, without a thread
+    (``reads_never_wait``): a reader never waits for a writer, it sees the last commit."""
+    assert service.reads_never_wait
+    with holding(tmp_path / "jobs.db") as holder:
+        assert service.job(1).status == remotetask.QUEUED
+        assert holder.poll() is None, "the transaction was still open during the read"
+        assert holder.stdin is not None
+        holder.stdin.write("commit\n")
+        holder.stdin.flush()
+        assert holder.wait(30) == 0
+    in_memory = remotetask.App("sqlite://")  # one connection, shared under the write lock
+    assert not in_memory.add_service("site1@S").reads_never_wait
+    in_memory.close()

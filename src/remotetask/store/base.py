@@ -61,6 +61,11 @@ class Finish:
 class Store(Protocol):
     """Domain-level storage verbs; every query is scoped to one service."""
 
+    reads_never_wait: bool
+    """Whether reading a job takes microseconds and never waits for a writer, so async
+    code may read it without a thread (a SQLite file in WAL mode; not a database across
+    a network, nor the one shared in-memory connection)."""
+
     def close(self) -> None:
         """Release connections; the store is unusable afterwards."""
 

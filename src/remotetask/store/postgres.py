@@ -118,6 +118,7 @@ class PostgresStore(SqlStore):
     """Store on a PostgreSQL database (the schema is the one on the URL's search_path)."""
 
     dialect = "postgresql"
+    reads_never_wait = False
     floor_sql = "CAST(FLOOR({}) AS BIGINT)"
 
     def __init__(

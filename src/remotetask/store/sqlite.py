@@ -72,6 +72,7 @@ class SQLiteStore(SqlStore):
             self._writers = WriterLock(path)
         else:
             self._shared = self._open()
+        self.reads_never_wait = path is not None
         if verify:
             self._verify_schema(auto_migrate)
             self._use_wal()
