@@ -93,10 +93,16 @@ def test_readiness_is_degraded_while_writes_fail(small_disk: Path) -> None:
     app.close()
 
 
-@pytest.fixture
-def blocked(tmp_path: Path) -> Iterator[tuple[LiveServer, threading.Event, str]]:
-    """A server whose ``block`` task runs until the event is set; 5 waiters a token."""
-    app = make_app(f"sqlite:///{tmp_path / 'wait.db'}")
+@pytest.fixture(params=["file", "memory"])
+def blocked(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[tuple[LiveServer, threading.Event, str]]:
+    """A server whose ``block`` task runs until the event is set; 5 waiters a token.
+
+    On a SQLite file each woken request reads the ended job itself, on its loop; in memory
+    (reads may wait for the shared connection) a reader thread hands it to them all.
+    """
+    app = make_app(f"sqlite:///{tmp_path / 'wait.db'}" if request.param == "file" else "sqlite://")
     release = threading.Event()
     app.register("block", lambda _: release.wait(30))
     secret = app.tokens.issue("reader", "admin", ["*"])[1]

@@ -16,7 +16,7 @@ from remotetask.jobs import Outcome
 from remotetask.service import TaskService
 from remotetask.web.groupcommit import GroupCommit
 from remotetask.web.waiters import Waiters
-from tests.web.conftest import SITE1, SITE2, Served
+from tests.web.conftest import SITE1, SITE2, Served, make_app
 
 JOBS = f"/api/v1/services/{SITE1}/jobs"
 
@@ -129,14 +129,18 @@ def test_a_201_is_the_committed_job(served: Served, path: str) -> None:
     assert served.app.service(SITE1).job(job_id).input == {"a": 1}
 
 
-def test_an_ended_job_is_read_once_and_handed_to_its_waiters(served: Served) -> None:
-    """The end of a run hands the stored job to every request waiting for it; a retry does not."""
-    service = served.app.service(SITE1)
+@pytest.mark.parametrize("where", ["file", "memory"])
+def test_an_ended_job_wakes_its_waiters_with_the_stored_job(where: str, tmp_path: Path) -> None:
+    """The end of a run wakes every request waiting for it (a retry does not). In memory,
+    where reads may wait, they get the stored job, read once for them all by a reader
+    thread; on a file, where reads never wait, each reads it on its loop."""
+    app = make_app(f"sqlite:///{tmp_path / 'wait.db'}" if where == "file" else "sqlite://")
+    service = app.service(SITE1)
     job_id = service.add("echo", "x")
     service.process()
-    waiters = Waiters(served.app)
+    waiters = Waiters(app)
 
-    async def wait(outcome: Outcome) -> list[remotetask.Job | None]:
+    async def wait(outcome: Outcome) -> tuple[list[bool], list[remotetask.Job | None]]:
         async with (
             waiters.waiting("one", service.ref, job_id) as first,
             waiters.waiting("two", service.ref, job_id) as second,
@@ -145,12 +149,18 @@ def test_an_ended_job_is_read_once_and_handed_to_its_waiters(served: Served) -> 
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(first.ended.wait(), 1 if outcome.status == "queued" else 30)
                 await asyncio.wait_for(second.ended.wait(), 30)
-            return [first.job, second.job]
+            return [first.ended.is_set(), second.ended.is_set()], [first.job, second.job]
 
     with ThreadPoolExecutor(1) as pool:  # a loop of its own, whatever runs in this thread
-        ended = pool.submit(asyncio.run, wait(Outcome(remotetask.COMPLETED, '"x"'))).result()
+        woken, ended = pool.submit(asyncio.run, wait(Outcome(remotetask.COMPLETED, '"x"'))).result()
         retried = pool.submit(asyncio.run, wait(Outcome(remotetask.QUEUED, next_call=1.0))).result()
-    assert ended[0] is ended[1]
-    assert ended[0] is not None
-    assert (ended[0].status, ended[0].result) == ("completed", "x")
-    assert retried == [None, None]
+    waiters.close()
+    app.close()
+    assert woken == [True, True]
+    if where == "file":
+        assert ended == [None, None]
+    else:
+        assert ended[0] is ended[1]
+        assert ended[0] is not None
+        assert (ended[0].status, ended[0].result) == ("completed", "x")
+    assert retried == ([False, False], [None, None])

@@ -4,7 +4,8 @@
 is also a job observer: when a run ends in this process, the waiters of that
 job are woken at once, with the job as stored (read once for all of them, in a
 reader thread), so a waiting client costs nothing until then and answers
-without a read of its own. A job
+without a read of its own; where reads never wait (a SQLite file) each woken
+request reads it on its loop instead, which costs less than the thread. A job
 can also end where no observer hears it: in a ``worker`` process elsewhere, or
 by a cancel from the UI. So a waiter also re-reads its job now and then: every
 ``SAFETY_SECONDS`` when this process processes the service and no live worker
@@ -79,7 +80,8 @@ class Waiters:
         """Not needed: waiters wait for ends."""
 
     def job_finished(self, ref: ServiceRef, job: Job, outcome: Outcome, finished: float) -> None:
-        """An ended run: its waiters get the job as stored, read once in a reader thread.
+        """An ended run: its waiters get the job as stored, read once in a reader thread
+        (or each on its loop where reads never wait).
 
         So the commit thread that reports the end does no read, and a woken request
         answers at once instead of handing a read to a thread of its own.
@@ -91,10 +93,17 @@ class Waiters:
             waiting = list(self._events.get(key, ()))
             if not waiting:
                 return
+            if self._reads_never_wait(ref):  # each reads it on its loop: cheaper than a thread
+                _wake_each(waiting)
+                return
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(READERS, "remotetask-waiters")
             readers = self._readers
         readers.submit(self._hand_over, ref, job.id, waiting)
+
+    def _reads_never_wait(self, ref: ServiceRef) -> bool:
+        service = self.app.known_service(ref)
+        return service is not None and service.reads_never_wait
 
     def _hand_over(self, ref: ServiceRef, job_id: int, waiting: list[Waiter]) -> None:
         service = self.app.known_service(ref)
