@@ -25,8 +25,8 @@ thread abandoned at a timeout no longer counts as the one working through them.
 A claim that brings fewer jobs than it asked for found the queue empty, and a job added
 since wakes the processor: until then, or until it looks at schedules again (which also
 catches jobs that became due, were recovered, or were queued elsewhere without a
-wake-up), it claims nothing, so a run that just ended does not race its own commit with
-a claim that finds nothing.
+wake-up), it claims nothing: neither the processing thread, whose claim would race a
+run's commit for the write lock, nor the commit itself, which then stores the run alone.
 
 A Python thread cannot be killed, so a run given up at its task's timeout leaves
 its thread running: the slot is handed back at once and the thread is abandoned
@@ -231,7 +231,7 @@ class Processor:
     def _take_claims(self, now: float, count: int) -> list[Claim]:
         """Up to ``count`` claimed jobs to start, claiming more unless a commit is about to."""
         with self._lock:
-            empty = not self._ready and self._empty_as_of != self._wakes
+            empty = not self._ready
         want = self._want(0) if empty and not self._commits.busy() else 0
         if want > 0:
             claims: list[Claim] = []
@@ -247,11 +247,14 @@ class Processor:
 
         The number is reserved until ``_add_claims`` gives it back, so claims under way
         at once (a commit's and the processing thread's) never exceed the bound together.
+        None while the queue is known to be empty (see the module's docstring).
         """
         if self._stop.is_set():
             return 0
         ahead = CLAIM_AHEAD if self._short else 0
         with self._lock:
+            if self._empty_as_of == self._wakes:
+                return 0
             room = self.kind.max_threads + ahead - (len(self._held) - ending) - self._claiming
             want = max(0, room)
             self._claiming += want

@@ -161,8 +161,9 @@ def test_an_idle_queue_is_claimed_from_once_per_added_job(
     file_url: str, kind: SimpleProcessor | MultiProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A claim that finds the queue empty is not followed by more until a job is added:
-    before, each job added to an idle queue brought two (one thread) or three (two
-    threads) claims, the extra ones racing the run's own commit for the write lock."""
+    each job added to an idle queue brought three (one thread) or four (two threads)
+    claims, the processing thread's extra ones racing the run's commit for the write
+    lock, and one in the commit itself (``_claim`` counts both kinds)."""
     app = App(file_url, settings=Settings(wait_time=30.0))
     app.register("echo", lambda input: input)
     service = app.add_service("site1@Svc")
@@ -173,8 +174,8 @@ def test_an_idle_queue_is_claimed_from_once_per_added_job(
         claims.append(1)
         return original(store, *args, **kwargs)
 
-    original = store_type.claim
-    monkeypatch.setattr(store_type, "claim", counting_claim)
+    original = store_type._claim
+    monkeypatch.setattr(store_type, "_claim", counting_claim)
     service.start_processing(kind)
     time.sleep(0.05)  # idle on its 30 s wait: the first claim found nothing
     claims.clear()
