@@ -242,27 +242,29 @@ finish per job on the same SQLite writer and the same two cores. Each `Client.ad
 Idempotency-Key (so its retries are safe); the job is read back after the commit only when
 that key had been used before.
 
-What bounds the 4-client rows is CPU (2026-12-03, the other sessions using about one of the
-two CPUs; server CPU from `/proc/<pid>/stat`, the clients' from `getrusage` of the
-finished client processes less their start-up): a submit costs the server 0.55-0.6 ms
-(two thirds on the event loop, where uvicorn and httptools reading and sending take about
-a third and the submit route, auth and the body guard the rest, py-spy `--gil`; a third in
-the group-commit writer, mostly its commit, which with its fsync takes 0.7 ms, p90
-1.5 ms, for groups of 1-4 submits, 1.7 on average), an http.client client about 0.25 ms
-and a `Client.add` (httpx) about 0.7 ms. So about 0.85 ms (http.client) and 1.3 ms
-(`Client.add`) of CPU per submit on one free CPU give about 1,200 and 800 submits/s, as
-measured; 1,500/s needs about 1.3 free CPUs with http.client clients and 2 with
-`Client.add`. Submit-to-result on an idle server (medians, timestamps in the server): the
-insert's commit 0.5 ms, the answer out 0.2 ms later; the worker's claim 0.7 ms; the run,
-then the finish commit 1.1 ms; the waiting GET's answer out 0.6-0.75 ms after the end is
-reported (0.9 ms when the woken request read the job itself; now a reader thread reads it
-once and hands it to every request waiting for it); the rest is the clients and the loop
-waiting for the GIL while the worker and commit threads run. Two fsyncs and the engine's
-claim take about half of it, so p50 stays near 4.5-5 ms here, above the goal of 3 ms.
-Tried and not kept: a 0.5 ms GIL switch interval (fewer submits/s, and no lower latency
-at 1 or 0.2 ms), sending each answer's headers and body in one write (no difference in
-alternating runs), `TCP_NODELAY` on the client's socket, and reading the job on the event
-loop instead of in a thread after the wake-up (no difference).
+What bounds the 4-client rows is CPU (2026-12-03 evening, nothing else running; server
+CPU from `/proc/<pid>/stat`, the clients' from `getrusage` of the finished client
+processes less their start-up): a submit costs the server 0.45-0.5 ms (the submit and
+job-read fast paths run in front of FastAPI's middleware, `web/fastpath.py`; two thirds
+on the event loop, a third in the group-commit writer, mostly its commit with its fsync),
+an http.client client about 0.25 ms and a `Client.add` (httpx) about 0.7 ms, so the four
+`Client.add` clients need more CPU than the server. Submit-to-result on an idle server
+(medians of 370 jobs traced with timestamps in the server, from the POST's arrival): the
+insert and its commit end at 0.75 ms and the 201 is out at 1.0 ms; the worker's claim
+runs from 0.9 to 1.7 ms, while the client's GET arrives (1.4 ms) and reads the job on the
+event loop (a SQLite file's reads never wait for a writer, so no thread hand-off); the
+run, then the finish's commit from 2.0 to 2.9 ms; the woken GET reads the ended job on
+its loop and its answer is out at 3.25 ms. The claim's statement takes 0.2-0.35 ms in the
+trace for tens of microseconds alone, the commits likewise more than their fsyncs: each
+thread on the path (web writer, processing, worker, commit, event loop) waits for the
+interpreter lock while another runs Python, which is what keeps p50 about at the goal of
+3 ms on these two CPUs (2.56 to 3.97 ms in five runs of this script this evening; see
+"Fourth pass" for the changes behind it). Tried and not kept: a 0.5 ms GIL switch
+interval (fewer submits/s, and no lower latency at 1 or 0.2 ms), sending each answer's
+headers and body in one write (no difference in alternating runs), `TCP_NODELAY` on the
+client's socket, and one SQLite connection for all of a process's writes, to keep its
+page cache across the web writer's, the claim's and the commit's transactions (no
+difference in five alternating rounds).
 """
     print(section)
     if args.write:
