@@ -247,7 +247,7 @@ class Processor:
 
         The number is reserved until ``_add_claims`` gives it back, so claims under way
         at once (a commit's and the processing thread's) never exceed the bound together.
-        None while the queue is known to be empty (see the module's docstring).
+        Nothing while the queue is known to be empty (see the module's docstring).
         """
         if self._stop.is_set():
             return 0

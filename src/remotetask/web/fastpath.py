@@ -8,7 +8,7 @@ body guards straight to their route's own code (``api_jobs.add_job``,
 ``api_jobs.answer_job`` after ``service_of``), skipping FastAPI's and Starlette's
 per-request layers (server-error, telemetry and body-limit middleware, the router's
 walk over every route, dependency resolution, exit stack, handler wrapping): a tenth
-of the server's CPU per submit (docs/benchmarks.md, "HTTP"). Only requests the route
+of the server's CPU per submit (docs/benchmarks.md, "Fourth pass"). Only requests the route
 would accept as they are take the fast path: a read whose id or query is anything
 but plain digits and at most ``wait`` within its bounds goes through the app,
 whose validation answers it as before. An error is answered by the app's own

@@ -91,11 +91,12 @@ class Waiters:
         key = (str(ref), job.id)
         with self._lock:
             waiting = list(self._events.get(key, ()))
-            if not waiting:
-                return
-            if self._reads_never_wait(ref):  # each reads it on its loop: cheaper than a thread
-                _wake_each(waiting)
-                return
+        if not waiting:
+            return
+        if self._reads_never_wait(ref):  # each reads it on its loop: cheaper than a thread
+            _wake_each(waiting)
+            return
+        with self._lock:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(READERS, "remotetask-waiters")
             readers = self._readers
