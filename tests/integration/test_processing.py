@@ -158,15 +158,16 @@ def test_an_idle_service_wakes_on_add_without_waiting_for_the_poll(file_url: str
 
 @pytest.mark.parametrize("kind", [SimpleProcessor(), MultiProcessor(2)], ids=["simple", "multi"])
 def test_an_idle_queue_is_claimed_from_once_per_added_job(
-    file_url: str, kind: SimpleProcessor | MultiProcessor, monkeypatch: pytest.MonkeyPatch
+    database_url: str, kind: SimpleProcessor | MultiProcessor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A claim that finds the queue empty is not followed by more until a job is added:
     each job added to an idle queue brought three (one thread) or four (two threads)
     claims, the processing thread's extra ones racing the run's commit for the write
-    lock, and one in the commit itself (``_claim`` counts both kinds)."""
-    app = App(file_url, settings=Settings(wait_time=30.0))
+    lock, and one in the commit itself (``_claim`` counts both kinds). On PostgreSQL the
+    process also heard its own NOTIFY of each add, a second wake-up and one more claim."""
+    app = App(database_url, settings=Settings(wait_time=30.0, auto_migrate=True))
     app.register("echo", lambda input: input)
-    service = app.add_service("site1@Svc")
+    service = app.add_service("site1@ClaimCount")
     store_type = type(app.store)
     claims: list[int] = []
 

@@ -26,8 +26,10 @@ MAX_BACKOFF_S = 10.0
 class Listener:
     """Listens on ``CHANNEL`` and hands each payload (a service reference) to the callbacks."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ignore: Callable[[int], bool] = lambda pid: False) -> None:
         self._url = url
+        self._ignore = ignore
+        """Whether a notification from that server process is one to pass over (our own)."""
         self._subscribers = Subscribers()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="remotetask-listener", daemon=True)
@@ -67,4 +69,5 @@ class Listener:
     def _listen(self, conn: psycopg.Connection[Any]) -> None:
         while not self._stop.is_set():
             for notify in conn.notifies(timeout=POLL_S):
-                self._subscribers.deliver(notify.payload)
+                if not self._ignore(notify.pid):
+                    self._subscribers.deliver(notify.payload)

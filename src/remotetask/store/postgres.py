@@ -133,6 +133,9 @@ class PostgresStore(SqlStore):
         self.url = url
         self._where = _redacted(url)
         self._listener: Listener | None = None
+        self._backends: set[int] = set()
+        """The server processes of this store's pool: its listener ignores their
+        notifications, since every insert here wakes this process's processor itself."""
         self._side: ThreadPoolExecutor | None = None
         self._side_lock = threading.Lock()
         self._pool = psycopg_pool.ConnectionPool(
@@ -140,7 +143,7 @@ class PostgresStore(SqlStore):
             min_size=1,
             max_size=max_connections,
             kwargs={"autocommit": True},
-            configure=_configure,
+            configure=self._configure,
             timeout=POOL_TIMEOUT_S,
             reconnect_timeout=POOL_TIMEOUT_S,
             name="remotetask",
@@ -155,6 +158,10 @@ class PostgresStore(SqlStore):
             self._verify_schema(auto_migrate)
 
     # -- connections ------------------------------------------------------------------
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        _configure(conn)
+        self._backends.add(conn.info.backend_pid)
 
     def close(self) -> None:
         if self._listener is not None:
@@ -347,7 +354,7 @@ class PostgresStore(SqlStore):
     def subscribe(self, callback: Callable[[str], None]) -> None:
         """Call ``callback(service_ref)`` when jobs are inserted, from a listener thread."""
         if self._listener is None:
-            self._listener = Listener(self.url)
+            self._listener = Listener(self.url, ignore=self._backends.__contains__)
             self._listener.start()
         self._listener.add(callback)
 
