@@ -26,7 +26,7 @@ MAX_BACKOFF_S = 10.0
 class Listener:
     """Listens on ``CHANNEL`` and hands each payload (a service reference) to the callbacks."""
 
-    def __init__(self, url: str, ignore: Callable[[int], bool] = lambda pid: False) -> None:
+    def __init__(self, url: str, ignore: Callable[[int], bool]) -> None:
         self._url = url
         self._ignore = ignore
         """Whether a notification from that server process is one to pass over (our own)."""
