@@ -338,10 +338,11 @@ class Processor:
     def _work_from(self, claim: Claim, now: float) -> None:
         """The loop of ``_work_through_queue``: this job, then each next one claimed ahead."""
         current: Claim | None = claim
+        several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:
             self._watch_timeout(current, now)
             started = self._engine.clock.now()
-            since, cpu = time.perf_counter(), time.thread_time()
+            since, cpu = time.perf_counter(), time.thread_time() if several else 0.0
             try:
                 with self._tracking(current.key, _Running(current.job.id, None, since)):
                     ran = self._runner.execute(current, now)
@@ -350,7 +351,7 @@ class Processor:
                     self._held.pop(current.key, None)
                 raise
             self._short = ran.ended - started < SHORT_RUN_S
-            if self.kind.max_threads > 1:
+            if several:
                 took, cpu = time.perf_counter() - since, time.thread_time() - cpu
                 self._on_cpu = took < SHORT_RUN_S and cpu >= took * ON_CPU_SHARE
             if ran.outcome.next_call is not None:
