@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def busy(seconds: float) -> None:
+    """Keep this thread on the CPU for ``seconds`` of its own CPU time (a CPU-bound run)."""
+    ends = time.thread_time() + seconds
+    while time.thread_time() < ends:
+        pass
 
 
 @contextmanager

@@ -19,15 +19,8 @@ from remotetask.clock import Clock
 from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED
 from remotetask.retry import RetryPolicy
 from remotetask.settings import MultiProcessor
-
-
-def wait_until(predicate: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached in time")
+from tests.integration.helpers import busy
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -130,12 +123,7 @@ def test_a_thread_abandoned_at_a_timeout_is_not_the_one_running_short_jobs(
         hanging.set()
         release.wait(30)
 
-    def spin(_input: object) -> None:
-        ends = time.thread_time() + 0.0005
-        while time.thread_time() < ends:
-            pass
-
-    app.register("spin", spin)
+    app.register("spin", lambda _input: busy(0.0005))
     service = app.add_service("site1@S")
     warm = service.add_many("spin", range(20))
     hung = service.add("hang")

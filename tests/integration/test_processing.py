@@ -12,6 +12,7 @@ import pytest
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
 from remotetask.retry import RetryPolicy
+from tests.integration.helpers import busy
 from tests.waiting import wait_until
 
 
@@ -101,14 +102,8 @@ def quick_switches() -> Iterator[None]:
 @pytest.mark.usefixtures("quick_switches")
 def test_short_runs_on_the_cpu_go_through_one_thread(app: App, service: TaskService) -> None:
     """A second thread would only take turns with the first (one runs Python at a time)."""
-
-    def spin() -> None:
-        ends = time.thread_time() + 0.001
-        while time.thread_time() < ends:
-            pass
-
     # 0.74-1.0 when both threads took every run they could
-    assert overlap_share(app, service, spin) < 0.4
+    assert overlap_share(app, service, lambda: busy(0.001)) < 0.4
 
 
 @pytest.mark.usefixtures("quick_switches")
