@@ -210,7 +210,7 @@ class Processor:
         if room > 0:
             claims = self._take_claims(now, room)
             for claim in claims:
-                self._occupy_slot(self._work_through_queue, claim, now)
+                self._occupy_slot(self._work_through_queue, claim, now, on_queue=True)
             dispatched += len(claims)
         return dispatched > 0 and self._busy() < self.kind.max_threads
 
@@ -297,12 +297,18 @@ class Processor:
         self._next_schedule_check = horizon if next_due is None else min(horizon, next_due)
         return len(firings)
 
-    def _occupy_slot(self, work: Callable[..., None], *args: Any) -> None:
-        """Run ``work`` on a worker thread; the slot is taken before anything is claimed."""
+    def _occupy_slot(self, work: Callable[..., None], *args: Any, on_queue: bool = False) -> None:
+        """Run ``work`` on a worker thread; the slot is taken before anything is claimed.
+
+        A slot ``on_queue`` (working through the claimed jobs) counts as one from now, not
+        from when its thread starts: the next pass must not see room for another.
+        """
         slot = _Slot()
         with self._lock:
-            self._pool.submit(self._in_slot, slot, work, *args)
             self._slots.add(slot)
+            if on_queue:
+                self._queue_slots.add(slot)
+            self._pool.submit(self._in_slot, slot, work, *args)
 
     def _in_slot(self, slot: _Slot, work: Callable[..., None], *args: Any) -> None:
         self._here.slot = slot
@@ -327,8 +333,6 @@ class Processor:
         Taking the follow-up here, rather than going back to the processing thread,
         saves a thread hand-off per job when the queue is long.
         """
-        with self._lock:
-            self._queue_slots.add(self._here.slot)
         try:
             self._work_from(claim, now)
         finally:

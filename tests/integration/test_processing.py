@@ -11,7 +11,9 @@ import pytest
 
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
+from remotetask.processing import Processor
 from remotetask.retry import RetryPolicy
+from remotetask.store import Claim
 from tests.integration.helpers import busy
 from tests.waiting import wait_until
 
@@ -109,6 +111,36 @@ def test_short_runs_on_the_cpu_go_through_one_thread(app: App, service: TaskServ
 @pytest.mark.usefixtures("quick_switches")
 def test_short_runs_that_wait_share_the_threads(app: App, service: TaskService) -> None:
     assert overlap_share(app, service, lambda: time.sleep(0.002)) > 0.8
+
+
+def test_one_thread_is_sent_to_short_runs_on_the_cpu_before_it_starts(
+    file_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processing thread's next pass came before the thread it had just sent to the
+    claimed jobs counted as working through them, saw room for one more and sent a second
+    (after most commits of a drain: two threads taking turns, about 0.9x one's speed)."""
+    app = App(file_url, settings=Settings(wait_time=30.0))
+    app.register("cpu", lambda _input: busy(0.0005))  # short, on the CPU
+    service = app.add_service("site1@OneThread")
+    sent: list[int] = []
+    work_through_queue = Processor._work_through_queue
+
+    def slow_to_start(processor: Processor, claim: Claim, now: float) -> None:
+        sent.append(claim.job.id)
+        time.sleep(0.05)  # a thread that takes its time to start (a new one, a busy CPU)
+        work_through_queue(processor, claim, now)
+
+    monkeypatch.setattr(Processor, "_work_through_queue", slow_to_start)
+    service.start_processing(MultiProcessor(2))
+    first = service.add("cpu", None)  # so that the processor knows its runs are short
+    wait_until(lambda: service.status(first) == "completed")
+    time.sleep(0.05)  # its thread is back in the pool, the processor idle
+    sent.clear()
+    ids = service.add_many("cpu", range(40))
+    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids) + 1)
+    service.stop_processing(wait=True)
+    app.close()
+    assert sent == ids[:1]
 
 
 def test_a_run_turning_long_brings_the_other_threads_in(app: App, service: TaskService) -> None:
