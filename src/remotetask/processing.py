@@ -304,11 +304,11 @@ class Processor:
         from when its thread starts: the next pass must not see room for another.
         """
         slot = _Slot()
-        with self._lock:
+        with self._lock:  # its thread takes the lock to give the slot back: counted first
+            self._pool.submit(self._in_slot, slot, work, *args)
             self._slots.add(slot)
             if on_queue:
                 self._queue_slots.add(slot)
-            self._pool.submit(self._in_slot, slot, work, *args)
 
     def _in_slot(self, slot: _Slot, work: Callable[..., None], *args: Any) -> None:
         self._here.slot = slot
