@@ -118,7 +118,7 @@ def test_one_thread_is_sent_to_short_runs_on_the_cpu_before_it_starts(
 ) -> None:
     """The processing thread's next pass came before the thread it had just sent to the
     claimed jobs counted as working through them, saw room for one more and sent a second
-    (after most commits of a drain: two threads taking turns, about 0.9x one's speed)."""
+    (after most commits of a drain, where two threads then took turns)."""
     app = App(file_url, settings=Settings(wait_time=30.0))
     app.register("cpu", lambda _input: busy(0.0005))  # short, on the CPU
     service = app.add_service("site1@OneThread")

@@ -104,10 +104,11 @@ def test_claim_and_finish_batches_find_their_rows_by_key_whatever_the_statistics
     claims = store.claim(REF, 2.0, COMMIT_BATCH, "w", 100.0)
     rows = [[c.job.id, c.key, "completed", "1", None, None, None, 3.0, None, None] for c in claims]
     with psycopg.connect(postgres_url, cursor_factory=psycopg.ClientCursor) as conn:
-        (service_id,) = conn.execute(
+        service = conn.execute(
             "SELECT id FROM services WHERE site = %s AND name = %s", (REF.site, REF.name)
-        ).fetchone() or (None,)
-        claim_params = (service_id, 4.0, 4.0, COMMIT_BATCH, 4.0, 100.0, "w", REF.site, REF.name)
+        ).fetchone()
+        assert service is not None
+        claim_params = (service[0], 4.0, 4.0, COMMIT_BATCH, 4.0, 100.0, "w", REF.site, REF.name)
         if analysed:
             conn.execute("ANALYZE jobs")
         conn.execute(f"SET plan_cache_mode = {plan}")
