@@ -427,15 +427,18 @@ BOUNDS = """How it is measured, and what bounds each figure:
   system and mode in turn, `--drain-rounds` times: a figure is the median of its
   rounds, a ratio the median of the ratios within each round. These are the claim
   and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
-  PostgreSQL's drain is bound by CPU on this two-CPU machine: about 65 µs of the
+  PostgreSQL's drain is bound by CPU on this two-CPU machine: 41-56 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
-  `jobs`) and about 65 µs of the worker's (docs/benchmarks.md, "PostgreSQL"), so two
-  processes drain little over 1.5x one here. Both backends' drains wait on their
+  `jobs`) and 29-43 µs of the worker's; one worker process keeps 125-140 % of the two
+  CPUs busy and two keep 155-185 %, so two processes drain at most about 1.35x one
+  here (docs/benchmarks.md, "Fifth pass"). Both backends' drains wait on their
   commits (the worker thread idles while a group is stored and the next claimed), so a
   second thread has nothing to add: `MultiProcessor(2)` runs these short no-op jobs
-  through one thread (docs/guide.md, "Processing"), where before the second thread
-  took turns with the first and slowed the commits (0.86 to 0.98x of one thread), and
-  its ratio to one thread is 1 within the noise of the run.
+  through one thread (docs/guide.md, "Processing"), and its ratio to one thread moves
+  with the noise of the run (0.81 to 1.06 in three runs one evening, both backends);
+  the second thread's bookkeeping (its CPU time read around each run, the processing
+  thread looking every 5 ms for a run that turned long) costs the worker 2-4 µs of CPU
+  per job more than one thread.
 - **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
   after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
   PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
