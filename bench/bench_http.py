@@ -258,8 +258,10 @@ its loop and its answer is out at 3.25 ms. The claim's statement takes 0.2-0.35 
 trace for tens of microseconds alone, the commits likewise more than their fsyncs: each
 thread on the path (web writer, processing, worker, commit, event loop) waits for the
 interpreter lock while another runs Python, which is what keeps p50 about at the goal of
-3 ms on these two CPUs (2.56 to 3.97 ms in five runs of this script this evening; see
-"Fourth pass" for the changes behind it). Tried and not kept: a 0.5 ms GIL switch
+3 ms on these two CPUs (2.56 to 3.97 ms in five runs of this script one evening, 2.62
+and 2.67 ms in two runs later that night; see "Fourth pass" for the changes behind it,
+and "Fifth pass" for storing a lone run on its own thread, which changed nothing).
+Tried and not kept: a 0.5 ms GIL switch
 interval (fewer submits/s, and no lower latency at 1 or 0.2 ms), sending each answer's
 headers and body in one write (no difference in alternating runs), `TCP_NODELAY` on the
 client's socket, and one SQLite connection for all of a process's writes, to keep its
