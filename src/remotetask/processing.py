@@ -132,7 +132,8 @@ class Processor:
         """Whether the latest run was short and kept its thread on the CPU: one thread
         working through such runs is enough (see the module's docstring)."""
         self._queue_slots: set[_Slot] = set()
-        """Slots whose threads work through the claimed jobs (not abandoned ones)."""
+        """Slots whose threads work through the claimed jobs (not abandoned ones), counted
+        from when they are sent, before their threads start."""
         self._claiming = 0
         """Jobs that claims under way may bring: they count against the bound with ``_held``."""
         self._wakes = 0
@@ -320,6 +321,7 @@ class Processor:
                     self._abandoned -= 1
                 else:
                     self._slots.discard(slot)
+                self._queue_slots.discard(slot)
             slot.done.set()
             self._wakeup.set()
 
@@ -333,14 +335,6 @@ class Processor:
         Taking the follow-up here, rather than going back to the processing thread,
         saves a thread hand-off per job when the queue is long.
         """
-        try:
-            self._work_from(claim, now)
-        finally:
-            with self._lock:
-                self._queue_slots.discard(self._here.slot)
-
-    def _work_from(self, claim: Claim, now: float) -> None:
-        """The loop of ``_work_through_queue``: this job, then each next one claimed ahead."""
         current: Claim | None = claim
         several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:

@@ -123,24 +123,40 @@ def test_one_thread_is_sent_to_short_runs_on_the_cpu_before_it_starts(
     app.register("cpu", lambda _input: busy(0.0005))  # short, on the CPU
     service = app.add_service("site1@OneThread")
     sent: list[int] = []
+    returned: list[int] = []
+    let_go = threading.Event()
     work_through_queue = Processor._work_through_queue
 
-    def slow_to_start(processor: Processor, claim: Claim, now: float) -> None:
-        sent.append(claim.job.id)
-        time.sleep(0.05)  # a thread that takes its time to start (a new one, a busy CPU)
-        work_through_queue(processor, claim, now)
+    processors: list[Processor] = []
 
-    monkeypatch.setattr(Processor, "_work_through_queue", slow_to_start)
-    service.start_processing(MultiProcessor(2))
-    first = service.add("cpu", None)  # so that the processor knows its runs are short
-    wait_until(lambda: service.status(first) == "completed")
-    time.sleep(0.05)  # its thread is back in the pool, the processor idle
-    sent.clear()
-    ids = service.add_many("cpu", range(40))
-    wait_until(lambda: service.counts().get(remotetask.COMPLETED) == len(ids) + 1)
-    service.stop_processing(wait=True)
-    app.close()
-    assert sent == ids[:1]
+    def held_at_start(processor: Processor, claim: Claim, now: float) -> None:
+        processors.append(processor)
+        sent.append(claim.job.id)
+        let_go.wait(30)  # a thread slow to start (a new one, a busy CPU)
+        work_through_queue(processor, claim, now)
+        returned.append(claim.job.id)
+
+    monkeypatch.setattr(Processor, "_work_through_queue", held_at_start)
+    try:
+        let_go.set()
+        service.start_processing(MultiProcessor(2))
+        for _ in range(20):  # until the processor has seen that its runs are short, on the CPU
+            first = service.add("cpu", None)
+            wait_until(lambda: service.status(first) == "completed")  # noqa: B023
+            wait_until(lambda: len(returned) == len(sent))
+            if processors[-1]._on_cpu:
+                break
+        assert processors[-1]._on_cpu, "every warm-up run was kept off the CPU"
+        let_go.clear()
+        sent.clear()
+        ids = service.add_many("cpu", range(40))
+        wait_until(lambda: len(sent) >= 1)
+        time.sleep(0.1)  # passes enough to send a second thread, had it room for one
+        assert sent == ids[:1]
+    finally:
+        let_go.set()
+        service.stop_processing(wait=True)
+        app.close()
 
 
 def test_a_run_turning_long_brings_the_other_threads_in(app: App, service: TaskService) -> None:
