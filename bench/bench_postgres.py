@@ -235,18 +235,18 @@ connection, it claims the next jobs with another statement, whose commit does no
 (`synchronous_commit` off for that statement: a claim lost in a server crash leaves the
 job queued, which at-least-once allows). Both run in autocommit, so the hot path has no
 BEGIN/COMMIT: a batch costs the longer of two round trips, where the worker used to make
-four per job (BEGIN, finish, claim, COMMIT). What is left is the server's work per job,
-about 65 µs of its CPU (32 µs for the claim, 35 µs for the finish, from `/proc` around
-batches of 64 on a quiet machine): a claim and a finish are each a non-HOT update of a
-wide row that writes the indexes of `jobs` (ten since migration 0005, most of them for
+four per job (BEGIN, finish, claim, COMMIT); each statement finds its rows through the
+primary key, whatever the table's statistics say. What is left is the server's work per
+job, 41-56 µs of its CPU in drains of 10,000 jobs (`/proc` of every `postgres` process
+between the first job and the last): a claim and a finish are each a non-HOT update of
+a wide row that writes the indexes of `jobs` (ten since migration 0005, most of them for
 the console's listings; five entries for a claim, five for a finish), where the raw
-loop's table has one partial index. The worker's store calls take another 25 µs of its CPU per job
-(building each claimed `Job`, encoding the finishes), its engine about 40 µs more. With
-the server and the worker on the same two CPUs the drain is bound by their CPU, and by
-the commit thread's round trips (a worker process holds the GIL only a quarter of the
-time): two worker processes share the same two CPUs, hence less than twice one. The raw
-loop's own rate varies by up to a half between runs on this shared VM, hence the
-alternating rounds.
+loop's table has one partial index. The worker spends 29-43 µs of CPU per job (building
+each claimed `Job` is 8.5 µs of it). One worker process keeps 125-140 % of the two CPUs
+busy and waits on its commit cycle (256 finishes beside 256 claims, about 14 ms), two
+keep 155-185 % of them: two worker processes share the same two CPUs, hence less than
+twice one (docs/benchmarks.md, "Fifth pass"). The raw loop's own rate varies by up to a
+half between runs on this shared VM, hence the alternating rounds.
 
 Add-to-start latency is the add's commit, the NOTIFY delivered at commit, and the
 worker's wake-up. Its p99 follows the machine's fsync latency, shown by the bare
