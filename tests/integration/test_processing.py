@@ -122,12 +122,11 @@ def test_one_thread_is_sent_to_short_runs_on_the_cpu_before_it_starts(
     app = App(file_url, settings=Settings(wait_time=30.0))
     app.register("cpu", lambda _input: busy(0.0005))  # short, on the CPU
     service = app.add_service("site1@OneThread")
+    processors: list[Processor] = []
     sent: list[int] = []
     returned: list[int] = []
     let_go = threading.Event()
     work_through_queue = Processor._work_through_queue
-
-    processors: list[Processor] = []
 
     def held_at_start(processor: Processor, claim: Claim, now: float) -> None:
         processors.append(processor)
