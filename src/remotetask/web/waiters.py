@@ -93,21 +93,17 @@ class Waiters:
             waiting = list(self._events.get(key, ()))
         if not waiting:
             return
-        if self._reads_never_wait(ref):  # each reads it on its loop: cheaper than a thread
+        service = self.app.known_service(ref)
+        if service is not None and service.reads_never_wait:  # each reads it on its loop
             _wake_each(waiting)
             return
         with self._lock:
             if self._readers is None:
                 self._readers = ThreadPoolExecutor(READERS, "remotetask-waiters")
             readers = self._readers
-        readers.submit(self._hand_over, ref, job.id, waiting)
+        readers.submit(self._hand_over, service, job.id, waiting)
 
-    def _reads_never_wait(self, ref: ServiceRef) -> bool:
-        service = self.app.known_service(ref)
-        return service is not None and service.reads_never_wait
-
-    def _hand_over(self, ref: ServiceRef, job_id: int, waiting: list[Waiter]) -> None:
-        service = self.app.known_service(ref)
+    def _hand_over(self, service: TaskService | None, job_id: int, waiting: list[Waiter]) -> None:
         try:
             job = None if service is None else service.job(job_id)
         except Exception:  # the waiters read it themselves
