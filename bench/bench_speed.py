@@ -22,6 +22,7 @@ import argparse
 import functools
 import os
 import platform
+import random
 import signal
 import socket
 import sqlite3
@@ -43,6 +44,8 @@ BENCH = Path(__file__).resolve().parent
 CHUNK = 1000
 """Jobs per bulk call."""
 RAW_SQLITE, RAW_PG = "raw SQLite loop", "raw PostgreSQL loop"
+DRAIN_MODES = (("1t", 1, 1), ("2t", 2, 1), ("2p", 1, 2))
+"""Each drain's label, worker threads and worker processes."""
 
 sys.path.insert(0, str(BENCH))
 from speed_worker import SERVICE, make_huey, remotetask_app  # noqa: E402
@@ -271,18 +274,23 @@ def drain_rounds(
 
     A drain of 10,000 no-ops takes about a second, so one hiccup of a shared machine
     moves a single figure by 10-20 %: each figure is the median of its rounds, and each
-    ratio the median of the ratios within a round (docs/benchmarks.md).
+    ratio the median of the ratios within a round (docs/benchmarks.md). Each round runs
+    the drains in its own order (seeded, so a run can be repeated): a drain's figure
+    depends on what ran just before it, and in a fixed order that would go into the
+    ratios (2 threads ÷ 1 of the same code: 0.985 with one thread first, 0.92 with two
+    threads first, docs/benchmarks.md "Sixth pass").
     """
     results = {system.name: Figures() for system in systems}
-    for _ in range(args.drain_rounds):
-        for system in systems:
+    drains = [(system, *mode) for system in systems for mode in DRAIN_MODES]
+    for round_number in range(args.drain_rounds):
+        order = random.Random(round_number).sample(drains, len(drains))
+        for system, label, threads, processes in order:
             figures = results[system.name]
-            for label, threads, processes in (("1t", 1, 1), ("2t", 2, 1), ("2p", 1, 2)):
-                print(f"  {system.name}: drain {label}", file=sys.stderr, flush=True)
-                rate, rss = drain_rate(system, args.jobs, threads, processes, marks)
-                figures.drains.setdefault(label, []).append(rate)
-                if label == "1t" and figures.rss is None:
-                    figures.rss = rss
+            print(f"  {system.name}: drain {label}", file=sys.stderr, flush=True)
+            rate, rss = drain_rate(system, args.jobs, threads, processes, marks)
+            figures.drains.setdefault(label, []).append(rate)
+            if label == "1t" and figures.rss is None:
+                figures.rss = rss
     for figures in results.values():
         figures.drain = {label: statistics.median(rates) for label, rates in figures.drains.items()}
     return results
@@ -424,8 +432,9 @@ BOUNDS = """How it is measured, and what bounds each figure:
 - **Drains**: one worker process (`SimpleProcessor`; Huey: one consumer thread), a
   `MultiProcessor(2)` (Huey: two threads), two processes (Huey: two worker processes),
   timed from the first `mark` task to the last, around `--jobs` no-op jobs, every
-  system and mode in turn, `--drain-rounds` times: a figure is the median of its
-  rounds, a ratio the median of the ratios within each round. These are the claim
+  system and mode once a round, `--drain-rounds` rounds, each in its own shuffled
+  order (what ran just before moves a drain): a figure is the median of its rounds, a
+  ratio the median of the ratios within each round. These are the claim
   and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
   PostgreSQL's drain is bound by CPU on this two-CPU machine: 41-56 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
