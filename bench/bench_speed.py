@@ -439,16 +439,17 @@ BOUNDS = """How it is measured, and what bounds each figure:
   PostgreSQL's drain is bound by CPU on this two-CPU machine: 41-56 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
   `jobs`) and 29-43 µs of the worker's; one worker process keeps 125-140 % of the two
-  CPUs busy and two keep 155-185 %, so two processes drain about 1.3x one here
+  CPUs busy and two keep 155-185 %, so two processes drain 1.2-1.45x one here
   (1.66x once, in a quiet moment; docs/benchmarks.md, "Fifth pass" and "Sixth pass").
   Both backends' drains wait on their commits (the worker thread idles while a group
   is stored and the next claimed), so a second thread has nothing to add:
   `MultiProcessor(2)` runs these short no-op jobs through one thread (docs/guide.md,
   "Processing"). Its ratio to one thread moves with the noise of the run on PostgreSQL
   (0.85-1.07) and stays a little below one on SQLite (about 0.95 in alternating runs,
-  0.81-0.96 here): deciding that one thread is enough (the CPU clock read around each
-  run, the extra context switches, runs that waited for the interpreter lock read as
-  waiting) costs the worker 2-4 µs of CPU per job more than one thread ("Sixth pass").
+  0.81-0.98 in this bench's runs): deciding that one thread is enough (the CPU clock
+  read around each run, the extra context switches, runs that waited for the
+  interpreter lock read as waiting) costs the worker 2-4 µs of CPU per job more than
+  one thread ("Sixth pass").
 - **Pickup**: from `add` returning to the task starting in an idle worker process, 20 ms
   after the previous job. The wake-up itself (a datagram on SQLite, a NOTIFY on
   PostgreSQL) takes tens of microseconds; the rest is the claim (on SQLite a commit
