@@ -338,11 +338,11 @@ class Processor:
         current: Claim | None = claim
         several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:
-            self._watch_timeout(current, now)
-            started = self._engine.clock.now()
             since, cpu = time.perf_counter(), time.thread_time() if several else 0.0
             try:
                 with self._tracking(current.key, _Running(current.job.id, None, since)):
+                    self._watch_timeout(current, now)
+                    started = self._engine.clock.now()
                     ran = self._runner.execute(current, now)
             except BaseException:
                 with self._lock:  # nothing to store: its lease brings it back
@@ -397,7 +397,10 @@ class Processor:
             return key in self._lost
 
     def _watch_timeout(self, claim: Claim, now: float) -> None:
-        """Note the deadline of a claim whose task has a timeout, for the processing thread."""
+        """Note the deadline of a claim whose task has a timeout, for the processing thread.
+
+        The run is tracked by then: a timeout at once must find it running to free its slot.
+        """
         timeout = self._runner.timeout_of(claim.job)
         if timeout is not None:
             with self._lock:

@@ -87,6 +87,53 @@ def test_a_job_past_its_timeout_fails_frees_its_slot_and_its_late_result_is_refu
     assert (job.status, job.result, job.attempts) == (ERROR, None, 1)
 
 
+class _TimeOutOnFirstLook(FrozenClock):
+    """A clock that jumps past a run's timeout the first time a worker thread reads it,
+    and lets the processing thread act on that before the worker thread goes on: the
+    timeout falls at the earliest moment a run can be timed out."""
+
+    def __init__(self, start: float, jump: float, acted: Callable[[], bool]) -> None:
+        super().__init__(start)
+        self._jump, self._acted = jump, acted
+        self._jumped = threading.Event()
+
+    def now(self) -> float:
+        worker = threading.current_thread().name.startswith("remotetask-worker-")
+        if worker and not self._jumped.is_set():
+            self._jumped.set()
+            self.advance(self._jump)
+            deadline = time.monotonic() + 10
+            while not self._acted() and time.monotonic() < deadline:
+                time.sleep(0.005)
+        return super().now()
+
+
+def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
+    make_app: Callable[..., App],
+) -> None:
+    """The processing thread may time a run out before its worker thread has done more
+    than read the clock: the slot must be freed all the same (it once stayed taken)."""
+    slow_id: list[int] = []
+    timed_out = lambda: bool(slow_id) and service.status(slow_id[0]) == ERROR  # noqa: E731
+    app = make_app(_TimeOutOnFirstLook(1000.0, 6, timed_out))
+    release = threading.Event()
+
+    @app.task(timeout=5, retry=RetryPolicy(max_retries=0))
+    def slow(_input: object) -> None:
+        release.wait(30)
+
+    app.register("echo", lambda value: value)
+    service = app.add_service("site1@S")
+    slow_id.append(service.add("slow"))
+    service.start_processing()
+    wait_until(timed_out)
+    after = service.add("echo", 1)
+    try:
+        wait_until(lambda: service.status(after) == COMPLETED)
+    finally:
+        release.set()
+
+
 def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[..., App]) -> None:
     clock = FrozenClock(1000.0)
     app = make_app(clock, processor=MultiProcessor(2))
