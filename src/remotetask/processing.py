@@ -338,24 +338,40 @@ class Processor:
         current: Claim | None = claim
         several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:
-            since, cpu = time.perf_counter(), time.thread_time() if several else 0.0
-            try:
-                with self._tracking(current.key, _Running(current.job.id, None, since)):
-                    self._watch_timeout(current, now)
-                    started = self._engine.clock.now()
-                    ran = self._runner.execute(current, now)
-            except BaseException:
-                with self._lock:  # nothing to store: its lease brings it back
-                    self._held.pop(current.key, None)
-                raise
-            self._short = ran.ended - started < SHORT_RUN_S
-            if several:
-                took, cpu = time.perf_counter() - since, time.thread_time() - cpu
-                self._on_cpu = took < SHORT_RUN_S and cpu >= took * ON_CPU_SHARE
-            if ran.outcome.next_call is not None:
-                self._schedule_changed = True  # a retry later on: the idle wait must know
-            self._commits.add(ran)
-            current, now = self._next_ready(), max(ran.ended, self._engine.clock.now())
+            ended = self._run_claimed(current, now, several)
+            current, now = self._next_ready(), max(ended, self._engine.clock.now())
+
+    def _run_claimed(self, claim: Claim, now: float, several: bool) -> float:
+        """Run a claimed job and hand it to the group commit; return when it ended.
+
+        A job whose claim was taken back before it started is not run (see ``_renew``).
+        """
+        since, cpu = time.perf_counter(), time.thread_time() if several else 0.0
+        try:
+            with self._tracking(claim.key, _Running(claim.job.id, None, since)) as ours:
+                if not ours:
+                    log.warning(
+                        "job %s of %s: taken back while this process did not renew its "
+                        "claim; not started here",
+                        claim.job.id,
+                        self._ref,
+                    )
+                    return now
+                self._watch_timeout(claim, now)
+                started = self._engine.clock.now()
+                ran = self._runner.execute(claim, now)
+        except BaseException:
+            with self._lock:  # nothing to store: its lease brings it back
+                self._held.pop(claim.key, None)
+            raise
+        self._short = ran.ended - started < SHORT_RUN_S
+        if several:
+            took, cpu = time.perf_counter() - since, time.thread_time() - cpu
+            self._on_cpu = took < SHORT_RUN_S and cpu >= took * ON_CPU_SHARE
+        if ran.outcome.next_call is not None:
+            self._schedule_changed = True  # a retry later on: the idle wait must know
+        self._commits.add(ran)
+        return ran.ended
 
     def _next_ready(self) -> Claim | None:
         """The oldest job claimed ahead; none once stopping (they are given back), for
@@ -379,12 +395,17 @@ class Processor:
             self._schedule_changed = True  # to be tried again: the idle wait must know
 
     @contextlib.contextmanager
-    def _tracking(self, key: str, running: _Running) -> Iterator[None]:
-        """Keep the claim's lease renewed while it runs."""
-        with self._lock:
-            self._running[key] = running
+    def _tracking(self, key: str, running: _Running) -> Iterator[bool]:
+        """Keep the claim's lease renewed while it runs; yield whether it may run at all.
+
+        A job no longer held may not: its claim was taken back before it started.
+        """
+        with self._lock:  # with ``_renew``'s: the run is either started and lost, or not
+            ours = running.job_id is None or key in self._held
+            if ours:
+                self._running[key] = running
         try:
-            yield
+            yield ours
         finally:
             with self._lock:
                 self._running.pop(key, None)
@@ -449,33 +470,33 @@ class Processor:
         SIGSTOP or a VM pause): another worker may be running it now. Its thread
         cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
         turns true (an async task is cancelled) and its result will be refused.
+        A job taken back before its run started (claimed ahead, or taken up by a
+        thread that has not started it yet) is no longer held, and is not started.
         """
         lost = self._runner.renew(*self._claims(), now)
-        for key in lost:
-            with self._lock:
-                running = self._running.pop(key, None)
+        if not lost:
+            return
+        with self._lock:  # at once, so that ``_tracking`` sees all of it or none
+            running = [(key, self._running.pop(key, None)) for key in lost]
+            for key, run in running:
                 self._deadlines.pop(key, None)
-                if running is not None:
+                if run is not None:
                     self._lost.add(key)
-            if running is not None:
-                log.warning(
-                    "%s %s of %s: lease lost (taken back while this process did not renew "
-                    "it); abandoning the run, its result will be refused",
-                    "job" if running.job_id is not None else "cron run",
-                    running.job_id if running.job_id is not None else running.run_id,
-                    self._ref,
-                )
-        self._forget_lost_ahead(set(lost))
-
-    def _forget_lost_ahead(self, lost: set[str]) -> None:
-        """Never start a job claimed ahead whose claim was taken back meanwhile; hold none."""
-        with self._lock:
-            gone = [claim for claim in self._ready if claim.key in lost]
-            for claim in gone:
+            ahead = [claim for claim in self._ready if claim.key in lost]
+            for claim in ahead:
                 self._ready.remove(claim)
             for key in lost:
                 self._held.pop(key, None)
-        for claim in gone:
+        for _key, run in running:
+            if run is not None:
+                log.warning(
+                    "%s %s of %s: lease lost (taken back while this process did not renew "
+                    "it); abandoning the run, its result will be refused",
+                    "job" if run.job_id is not None else "cron run",
+                    run.job_id if run.job_id is not None else run.run_id,
+                    self._ref,
+                )
+        for claim in ahead:
             log.warning(
                 "job %s of %s: claimed ahead, then taken back while this process did not "
                 "renew it; not started here",

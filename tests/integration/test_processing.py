@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
@@ -11,7 +12,7 @@ import pytest
 
 import remotetask
 from remotetask import App, MultiProcessor, Settings, SimpleProcessor, TaskService
-from remotetask.processing import Processor
+from remotetask.processing import Processor, _Running
 from remotetask.retry import RetryPolicy
 from remotetask.store import Claim
 from tests.integration.helpers import busy
@@ -329,6 +330,48 @@ def test_a_job_claimed_ahead_then_taken_back_is_not_started(
     service.stop_processing(wait=True)
     assert sorted(a for j, a in runs if j in ahead) == [2] * len(ahead)
     assert service.status(held) != "processing"
+
+
+def test_a_job_taken_back_as_its_thread_takes_it_up_is_not_started(
+    app: App,
+    service: TaskService,
+    clock: remotetask.FrozenClock,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rescue may land, and this process's renewal learn of it, between a worker
+    thread taking up a claimed job and marking it running: the job must not start here,
+    beside its rescuer's run (it once did)."""
+    runs: list[tuple[int, int]] = []
+
+    @app.task(name="note", context=True, retry=RetryPolicy(max_attempts=3))
+    def note(ctx: remotetask.JobContext, input: object) -> None:
+        runs.append((ctx.job_id, ctx.attempt))
+
+    service.add("note")  # a short run makes the processor claim ahead
+    target = service.add("note")
+    later = clock.now() + app.settings.lease_seconds + 1
+    tracking, taken = Processor._tracking, threading.Event()
+
+    def taken_back_just_before(
+        self: Processor, key: str, running: _Running
+    ) -> contextlib.AbstractContextManager[bool]:
+        if running.job_id == target and not taken.is_set():
+            taken.set()
+            expired = service.store.expired_claims(service.ref, later)
+            (claim,) = [c for c in expired if c.job.id == target]
+            assert service.runner.give_up(claim, "taken back", later, expired_only=True)
+            self._renew(clock.now())  # this process's renewal learns of it
+        return tracking(self, key, running)
+
+    monkeypatch.setattr(Processor, "_tracking", taken_back_just_before)
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: "not started here" in caplog.text or runs.count((target, 1)) > 0)
+    clock.set(later + 60)  # the job taken back is due again
+    service._wake()
+    wait_until(lambda: service.status(target) == "completed")
+    service.stop_processing(wait=True)
+    assert [a for j, a in runs if j == target] == [2]
 
 
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
