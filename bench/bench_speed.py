@@ -156,17 +156,35 @@ def redis_name(url: str) -> Iterator[str]:
 
 
 def start_workers(system: System, target: str, threads: int, processes: int) -> list[Any]:
-    """Worker processes, each in its own session so that a stop reaches its children."""
+    """Worker processes, each in its own session so that a stop reaches its children.
+
+    All start processing at once: each sets up (imports, opens the database) and waits
+    at a gate until all are ready. Started as they came, the second of two processes
+    ran its first job 0-61 ms after the first one did (now 0-9 ms), which drained
+    alone meanwhile (docs/benchmarks.md, "Seventh pass").
+    """
     if processes > 1 and isinstance(system, Huey):
         threads, processes = -processes, 1  # one consumer with worker processes
-    return [
+    workers = [
         subprocess.Popen(
             [sys.executable, str(BENCH / "speed_worker.py"), *system.serve_args(target, threads)],
             start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
         for _ in range(processes)
     ]
+    for worker in workers:
+        assert worker.stdout is not None  # piped above
+        if worker.stdout.readline() != b"ready\n":
+            stop_workers(workers)
+            raise RuntimeError(f"worker {worker.args!r} failed to start")
+    for worker in workers:
+        assert worker.stdin is not None
+        worker.stdin.write(b"go\n")
+        worker.stdin.flush()
+    return workers
 
 
 def stop_workers(workers: list[Any]) -> None:
@@ -431,16 +449,17 @@ BOUNDS = """How it is measured, and what bounds each figure:
   enqueue.
 - **Drains**: one worker process (`SimpleProcessor`; Huey: one consumer thread), a
   `MultiProcessor(2)` (Huey: two threads), two processes (Huey: two worker processes),
-  timed from the first `mark` task to the last, around `--jobs` no-op jobs, every
-  system and mode once a round, `--drain-rounds` rounds, each in its own shuffled
-  order (what ran just before moves a drain): a figure is the median of its rounds, a
-  ratio the median of the ratios within each round. These are the claim
+  started at once (each waits at a gate until all have imported and opened the
+  database), timed from the first `mark` task to the last, around `--jobs` no-op
+  jobs, every system and mode once a round, `--drain-rounds` rounds, each in its own
+  shuffled order (what ran just before moves a drain): a figure is the median of its
+  rounds, a ratio the median of the ratios within each round. These are the claim
   and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
   PostgreSQL's drain is bound by CPU on this two-CPU machine: 41-56 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
   `jobs`) and 29-43 µs of the worker's; one worker process keeps 125-140 % of the two
-  CPUs busy and two keep 155-185 %, so two processes drain 1.2-1.45x one here
-  (1.66x once, in a quiet moment; docs/benchmarks.md, "Fifth pass" and "Sixth pass").
+  CPUs busy and two keep 155-185 %, so two processes drain 1.2-1.5x one here
+  (1.66x once, in a quiet moment; docs/benchmarks.md, "Fifth pass" to "Seventh pass").
   Both backends' drains wait on their commits (the worker thread idles while a group
   is stored and the next claimed), so a second thread has nothing to add:
   `MultiProcessor(2)` runs these short no-op jobs through one thread (docs/guide.md,

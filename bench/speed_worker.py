@@ -2,8 +2,9 @@
 
 A worker is this script, run as ``speed_worker.py KIND TARGET THREADS`` (``KIND``
 ``remotetask`` or ``huey``; negative ``THREADS``: a Huey consumer with that many worker
-processes). It imports only what a worker of that kind needs, so the RSS that
-bench_speed.py reports is the queue's own, not its measuring harness's.
+processes); it starts once it reads a line on stdin, after writing "ready" on stdout.
+It imports only what a worker of that kind needs, so the RSS that bench_speed.py
+reports is the queue's own, not its measuring harness's.
 """
 
 from __future__ import annotations
@@ -61,15 +62,25 @@ def make_huey(target: str) -> tuple[Any, dict[str, Any]]:
 
 
 def serve(kind: str, target: str, threads: int) -> None:
-    """Run in a worker process until terminated."""
+    """Run in a worker process until terminated, once the gate opens (see ``at_the_gate``)."""
     if kind == "remotetask":
-        app = remotetask_app(target, threads)
-        app.service(SERVICE).start_processing()
+        service = remotetask_app(target, threads).service(SERVICE)
+        at_the_gate()
+        service.start_processing()
         threading.Event().wait()  # until killed
     huey, _tasks = make_huey(target)
     worker_type = "process" if threads < 0 else "thread"
     consumer = huey.create_consumer(workers=abs(threads), worker_type=worker_type, periodic=False)
+    at_the_gate()
     consumer.run()
+
+
+def at_the_gate() -> None:
+    """Say "ready" (imported, database open), then wait for "go" on stdin: the benchmark
+    lets every worker of a drain start at once."""
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    sys.stdin.readline()
 
 
 if __name__ == "__main__":
