@@ -114,7 +114,18 @@ def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
     """The processing thread may time a run out before its worker thread has done more
     than read the clock: the slot must be freed all the same (it once stayed taken)."""
     slow_id: list[int] = []
-    timed_out = lambda: bool(slow_id) and service.status(slow_id[0]) == ERROR  # noqa: E731
+
+    def timed_out() -> bool:
+        """Failed, and the processing thread is done with the timeout (it drops the
+        deadline after freeing the slot, or after finding nothing to free)."""
+        processor = service._processor
+        return (
+            bool(slow_id)
+            and service.status(slow_id[0]) == ERROR
+            and processor is not None
+            and not processor._deadlines
+        )
+
     app = make_app(_TimeOutOnFirstLook(1000.0, 6, timed_out))
     release = threading.Event()
 
