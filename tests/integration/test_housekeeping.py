@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import remotetask
-from remotetask import App, FrozenClock, Settings, processing
+from remotetask import App, FrozenClock, Settings, TaskService, processing
 from remotetask.clock import Clock
 from remotetask.jobs import CANCELLED, COMPLETED, ERROR, PROCESSING, QUEUED
 from remotetask.retry import RetryPolicy
@@ -87,6 +87,18 @@ def test_a_job_past_its_timeout_fails_frees_its_slot_and_its_late_result_is_refu
     assert (job.status, job.result, job.attempts) == (ERROR, None, 1)
 
 
+def _hanging_and_echo(app: App, release: threading.Event) -> TaskService:
+    """``app``'s service site1@S, with ``echo`` and ``hang``: a task that waits for
+    ``release``, times out after 5 s and is not retried."""
+
+    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
+    def hang(_input: object) -> None:
+        release.wait(30)
+
+    app.register("echo", lambda value: value)
+    return app.add_service("site1@S")
+
+
 class _TimeOutOnFirstLook(FrozenClock):
     """A clock that jumps past a run's timeout the first time a worker thread reads it,
     and lets the processing thread act on that before the worker thread goes on: the
@@ -126,16 +138,9 @@ def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
             and not processor._deadlines
         )
 
-    app = make_app(_TimeOutOnFirstLook(1000.0, 6, timed_out))
     release = threading.Event()
-
-    @app.task(timeout=5, retry=RetryPolicy(max_retries=0))
-    def slow(_input: object) -> None:
-        release.wait(30)
-
-    app.register("echo", lambda value: value)
-    service = app.add_service("site1@S")
-    slow_id.append(service.add("slow"))
+    service = _hanging_and_echo(make_app(_TimeOutOnFirstLook(1000.0, 6, timed_out)), release)
+    slow_id.append(service.add("hang"))
     service.start_processing()
     wait_until(timed_out)
     after = service.add("echo", 1)
@@ -147,15 +152,8 @@ def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
 
 def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[..., App]) -> None:
     clock = FrozenClock(1000.0)
-    app = make_app(clock, processor=MultiProcessor(2))
     release = threading.Event()
-
-    @app.task(timeout=5, retry=RetryPolicy(max_attempts=1))
-    def hang(_input: object) -> None:
-        release.wait(30)
-
-    app.register("echo", lambda value: value)
-    service = app.add_service("site1@S")
+    service = _hanging_and_echo(make_app(clock, processor=MultiProcessor(2)), release)
     hung = [service.add("hang"), service.add("hang")]
     service.start_processing()
     wait_until(lambda: [service.status(j) for j in hung] == [PROCESSING] * 2)
