@@ -65,6 +65,10 @@ SHORT_RUN_S = 0.005
 ON_CPU_SHARE = 0.5
 """A run whose thread was on the CPU for at least this share of its time did not wait for
 anything that a second thread could have used."""
+LEASE_DOUBT = 0.8
+"""Share of the lease after the last renewal from which claimed jobs wait for the next
+one before starting: their leases may soon run out, and some may have been taken back.
+The processing thread renews every third of a lease, up to a wait time later."""
 MAX_ABANDONED_THREADS = 16
 """Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
@@ -115,6 +119,8 @@ class Processor:
         )
         self._thread = threading.Thread(target=self._loop, name=self._ref.thread_name, daemon=True)
         self._last_renewal = 0.0
+        self._renewed_at = 0.0
+        """When the held claims' leases were last renewed (or processing started)."""
         self._last_recovery = 0.0
         self._next_schedule_check = 0.0
         self._last_prune = 0.0
@@ -151,6 +157,7 @@ class Processor:
         return self._thread.is_alive() and not self._stop.is_set()
 
     def start(self) -> None:
+        self._renewed_at = self._engine.clock.now()
         self._engine.attach(self._ref, self.wake)
         try:
             register_worker(self._engine, self._engine.clock.now())
@@ -338,8 +345,18 @@ class Processor:
         current: Claim | None = claim
         several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:
+            if self._leases_in_doubt():
+                with self._lock:  # the processing thread renews, then starts it
+                    self._ready.appendleft(current)
+                return
             ended = self._run_claimed(current, now, several)
             current, now = self._next_ready(), max(ended, self._engine.clock.now())
+
+    def _leases_in_doubt(self) -> bool:
+        """Whether the held claims went unrenewed for so long (the process froze, or the
+        database is out) that some may have been taken back: none starts until the
+        processing thread's renewal has learnt which (see ``_renew``)."""
+        return self._engine.clock.now() - self._renewed_at >= LEASE_DOUBT * self._lease
 
     def _run_claimed(self, claim: Claim, now: float, several: bool) -> float:
         """Run a claimed job and hand it to the group commit; return when it ended.
@@ -471,9 +488,11 @@ class Processor:
         cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
         turns true (an async task is cancelled) and its result will be refused.
         A job taken back before its run started (claimed ahead, or taken up by a
-        thread that has not started it yet) is no longer held, and is not started.
+        thread that has not started it yet) is no longer held, and is not started;
+        while a renewal is overdue, no claimed job starts (``_leases_in_doubt``).
         """
         lost = self._runner.renew(*self._claims(), now)
+        self._renewed_at = now
         if not lost:
             return
         with self._lock:  # at once, so that ``_tracking`` sees all of it or none

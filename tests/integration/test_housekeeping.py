@@ -99,23 +99,33 @@ def _hanging_and_echo(app: App, release: threading.Event) -> TaskService:
     return app.add_service("site1@S")
 
 
-class _TimeOutOnFirstLook(FrozenClock):
-    """A clock that jumps past a run's timeout the first time a worker thread reads it,
-    and lets the processing thread act on that before the worker thread goes on: the
-    timeout falls at the earliest moment a run can be timed out."""
+class _TimeOutOnceNoted(FrozenClock):
+    """A clock that jumps past a run's timeout when a worker thread first reads it after
+    the run's deadline was noted, and lets the processing thread act on that before the
+    worker thread goes on: the timeout falls at the earliest moment it can."""
 
-    def __init__(self, start: float, jump: float, acted: Callable[[], bool]) -> None:
+    def __init__(self, start: float, jump: float) -> None:
         super().__init__(start)
-        self._jump, self._acted = jump, acted
+        self._jump = jump
         self._jumped = threading.Event()
+        self.service: TaskService | None = None
+
+    def _deadlines(self) -> dict[str, object]:
+        processor = None if self.service is None else self.service._processor
+        return {} if processor is None else dict(processor._deadlines)
+
+    def done_with_the_timeout(self) -> bool:
+        """The clock jumped and the processing thread dropped the deadline: it drops it
+        after freeing the run's slot, or after finding nothing to free."""
+        return self._jumped.is_set() and not self._deadlines()
 
     def now(self) -> float:
         worker = threading.current_thread().name.startswith("remotetask-worker-")
-        if worker and not self._jumped.is_set():
+        if worker and not self._jumped.is_set() and self._deadlines():
             self._jumped.set()
             self.advance(self._jump)
             deadline = time.monotonic() + 10
-            while not self._acted() and time.monotonic() < deadline:
+            while not self.done_with_the_timeout() and time.monotonic() < deadline:
                 time.sleep(0.005)
         return super().now()
 
@@ -123,26 +133,16 @@ class _TimeOutOnFirstLook(FrozenClock):
 def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
     make_app: Callable[..., App],
 ) -> None:
-    """The processing thread may time a run out before its worker thread has done more
-    than read the clock: the slot must be freed all the same (it once stayed taken)."""
-    slow_id: list[int] = []
-
-    def timed_out() -> bool:
-        """Failed, and the processing thread is done with the timeout (it drops the
-        deadline after freeing the slot, or after finding nothing to free)."""
-        processor = service._processor
-        return (
-            bool(slow_id)
-            and service.status(slow_id[0]) == ERROR
-            and processor is not None
-            and not processor._deadlines
-        )
-
+    """The processing thread may time a run out as soon as its deadline is noted, before
+    its worker thread has gone on: the slot must be freed all the same (it once stayed
+    taken, when the deadline was noted before the run counted as running)."""
+    clock = _TimeOutOnceNoted(1000.0, 6)
     release = threading.Event()
-    service = _hanging_and_echo(make_app(_TimeOutOnFirstLook(1000.0, 6, timed_out)), release)
-    slow_id.append(service.add("hang"))
+    service = clock.service = _hanging_and_echo(make_app(clock), release)
+    hung = service.add("hang")
     service.start_processing()
-    wait_until(timed_out)
+    wait_until(clock.done_with_the_timeout)
+    assert service.status(hung) == ERROR
     after = service.add("echo", 1)
     try:
         wait_until(lambda: service.status(after) == COMPLETED)

@@ -374,6 +374,37 @@ def test_a_job_taken_back_as_its_thread_takes_it_up_is_not_started(
     assert [a for j, a in runs if j == target] == [2]
 
 
+def test_after_a_freeze_past_the_lease_no_job_claimed_ahead_starts_before_a_renewal(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A process frozen past its lease wakes up holding jobs claimed ahead, some of them
+    taken back meanwhile: a worker thread must not start one before a renewal has said
+    which (it once went straight on to the next claimed job)."""
+    runs: list[tuple[int, int]] = []
+    later = clock.now() + app.settings.lease_seconds + 1
+    target: list[int] = []
+
+    @app.task(name="note", context=True, retry=RetryPolicy(max_attempts=3))
+    def note(ctx: remotetask.JobContext, input: object) -> None:
+        runs.append((ctx.job_id, ctx.attempt))
+        if input == "freeze" and ctx.attempt == 1:
+            # As if this process froze here past its lease: another one takes back the
+            # job claimed ahead behind this one.
+            expired = service.store.expired_claims(service.ref, later)
+            (claim,) = [c for c in expired if c.job.id == target[0]]
+            assert service.runner.give_up(claim, "taken back", later, expired_only=True)
+            clock.set(later)
+
+    service.add("note")  # a short run makes the processor claim ahead
+    service.add("note", "freeze")
+    target.append(service.add("note"))
+    service.start_processing(SimpleProcessor())
+    wait_until(lambda: service.status(target[0]) == "completed")
+    service.stop_processing(wait=True)
+    assert [a for j, a in runs if j == target[0]] == [2]
+    assert "then taken back while this process did not renew it; not started" in caplog.text
+
+
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
     app = App(file_url)
     app.register("quick", lambda input: input)
