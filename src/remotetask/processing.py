@@ -346,8 +346,7 @@ class Processor:
         several = self.kind.max_threads > 1  # only they ask whether one thread is enough
         while current is not None:
             if self._leases_in_doubt():
-                with self._lock:  # the processing thread renews, then starts it
-                    self._ready.appendleft(current)
+                self._hand_back(current)
                 return
             ended = self._run_claimed(current, now, several)
             current, now = self._next_ready(), max(ended, self._engine.clock.now())
@@ -358,6 +357,23 @@ class Processor:
         processing thread's renewal has learnt which (see ``_renew``)."""
         return self._engine.clock.now() - self._renewed_at >= LEASE_DOUBT * self._lease
 
+    def _hand_back(self, claim: Claim) -> None:
+        """Put a claimed job back first in line, for the processing thread to start once
+        it has renewed; unless a renewal has just found it taken back."""
+        with self._lock:
+            held = claim.key in self._held
+            if held:
+                self._ready.appendleft(claim)
+        if not held:
+            self._not_started(claim)
+
+    def _not_started(self, claim: Claim) -> None:
+        log.warning(
+            "job %s of %s: taken back while this process did not renew its claim; not started here",
+            claim.job.id,
+            self._ref,
+        )
+
     def _run_claimed(self, claim: Claim, now: float, several: bool) -> float:
         """Run a claimed job and hand it to the group commit; return when it ended.
 
@@ -367,12 +383,7 @@ class Processor:
         try:
             with self._tracking(claim.key, _Running(claim.job.id, None, since)) as ours:
                 if not ours:
-                    log.warning(
-                        "job %s of %s: taken back while this process did not renew its "
-                        "claim; not started here",
-                        claim.job.id,
-                        self._ref,
-                    )
+                    self._not_started(claim)
                     return now
                 self._watch_timeout(claim, now)
                 started = self._engine.clock.now()
@@ -492,8 +503,8 @@ class Processor:
         while a renewal is overdue, no claimed job starts (``_leases_in_doubt``).
         """
         lost = self._runner.renew(*self._claims(), now)
-        self._renewed_at = now
         if not lost:
+            self._renewed_at = now
             return
         with self._lock:  # at once, so that ``_tracking`` sees all of it or none
             running = [(key, self._running.pop(key, None)) for key in lost]
@@ -506,6 +517,7 @@ class Processor:
                 self._ready.remove(claim)
             for key in lost:
                 self._held.pop(key, None)
+            self._renewed_at = now  # once they are dropped: a fresh time means they are gone
         for _key, run in running:
             if run is not None:
                 log.warning(
