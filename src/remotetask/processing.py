@@ -580,11 +580,12 @@ class Processor:
         while self._busy() and clock.now() < deadline:
             with self._lock:
                 slots = list(self._slots)
+            renew_by = min(deadline, clock.now() + self._lease / 3)  # for all slots together
             for slot in slots:
-                remaining = deadline - clock.now()
+                remaining = renew_by - clock.now()
                 if remaining <= 0:
                     break
-                slot.done.wait(min(remaining, self._lease / 3))
+                slot.done.wait(remaining)
             self._renew(clock.now())
         self._commits.close(self._lease)  # runs that ended are stored, not given back
         with self._lock:

@@ -150,6 +150,40 @@ def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
         release.set()
 
 
+def test_a_graceful_stop_keeps_renewing_the_leases_of_the_runs_it_waits_for(
+    make_app: Callable[..., App],
+) -> None:
+    """A stop waits for running jobs within its grace period, renewing their leases every
+    third of a lease: not only after waiting for each in turn (six runs once went two
+    leases unrenewed, free for another process to take back)."""
+    app = make_app(lease_seconds=2.4, processor=MultiProcessor(6))
+    release, started = threading.Event(), threading.Semaphore(0)
+
+    @app.task()
+    def hold(_input: object) -> None:
+        started.release()
+        release.wait(30)
+
+    service = app.add_service("site1@S")
+    for _ in range(6):
+        service.add("hold")
+    service.start_processing()
+    for _ in range(6):
+        assert started.acquire(timeout=10)
+    stopper = threading.Thread(target=service.stop_processing, kwargs={"grace": 5.0, "wait": True})
+    stopper.start()
+    lapsed: list[int] = []
+    try:
+        until = time.monotonic() + 4.0  # the old stop renewed after 6 x 0.8 s
+        while time.monotonic() < until and not lapsed:
+            lapsed = [c.job.id for c in service.store.expired_claims(service.ref, time.time())]
+            time.sleep(0.02)
+    finally:
+        release.set()
+        stopper.join(30)
+    assert lapsed == []
+
+
 def test_two_hung_jobs_leave_a_two_thread_service_running(make_app: Callable[..., App]) -> None:
     clock = FrozenClock(1000.0)
     release = threading.Event()
