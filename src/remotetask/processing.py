@@ -369,7 +369,7 @@ class Processor:
 
     def _not_started(self, claim: Claim) -> None:
         log.warning(
-            "job %s of %s: taken back while this process did not renew its claim; not started here",
+            "job %s of %s: its claim was taken back, or given back at shutdown; not started here",
             claim.job.id,
             self._ref,
         )
@@ -592,6 +592,8 @@ class Processor:
             self._ready.clear()
         jobs, _runs = self._claims()
         for job_id, key in jobs:
+            with self._lock:  # first: a thread sent to it and not yet started must not start
+                self._held.pop(key, None)
             if self._runner.release(job_id, key):
                 log.warning("job %s of %s given back at shutdown", job_id, self._ref)
         self._pool.shutdown(wait=False, cancel_futures=True)

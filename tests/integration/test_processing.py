@@ -405,6 +405,37 @@ def test_after_a_freeze_past_the_lease_no_job_claimed_ahead_starts_before_a_rene
     assert "not started here" in caplog.text
 
 
+def test_a_job_given_back_at_shutdown_before_its_thread_started_it_does_not_start(
+    app: App,
+    service: TaskService,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stop whose grace has run out gives back the jobs it holds, among them one sent to
+    a worker thread that has not started it yet: that thread must not start it, for the
+    job is queued again for any worker (it once did)."""
+    runs: list[int] = []
+    app.register("note", runs.append)
+    target = service.add("note", 1)
+    tracking, entered = Processor._tracking, threading.Event()
+
+    def given_back_just_before(
+        self: Processor, key: str, running: _Running
+    ) -> contextlib.AbstractContextManager[bool]:
+        if running.job_id == target:
+            entered.set()
+            wait_until(lambda: service.status(target) == "queued")  # given back by the stop
+        return tracking(self, key, running)
+
+    monkeypatch.setattr(Processor, "_tracking", given_back_just_before)
+    service.start_processing(SimpleProcessor())
+    assert entered.wait(10)
+    service.stop_processing(grace=0, wait=True)
+    wait_until(lambda: "not started here" in caplog.text or runs != [])
+    assert runs == []
+    assert (service.status(target), service.job(target).attempts) == ("queued", 0)
+
+
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
     app = App(file_url)
     app.register("quick", lambda input: input)
