@@ -503,9 +503,6 @@ class Processor:
         while a renewal is overdue, no claimed job starts (``_leases_in_doubt``).
         """
         lost = self._runner.renew(*self._claims(), now)
-        if not lost:
-            self._renewed_at = now
-            return
         with self._lock:  # at once, so that ``_tracking`` sees all of it or none
             running = [(key, self._running.pop(key, None)) for key in lost]
             for key, run in running:
