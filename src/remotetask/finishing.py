@@ -28,8 +28,8 @@ MAX_WAIT_S = 0.001
 class GroupCommit:
     """The commit thread of one processor.
 
-    ``want(stored)`` says how many jobs to claim with a commit that ends ``stored``
-    runs; ``claimed(stored, claims, wanted)`` takes the outcome of each commit (or of
+    ``want(stored)`` says how many jobs to claim with a commit that stores the runs
+    ``stored``; ``claimed(stored, claims, wanted)`` takes the outcome of each commit (or of
     a commit given up, with no claims). ``more_coming()`` says whether runs other than
     those waiting are still under way (else there is nothing to wait for).
     """
@@ -38,7 +38,7 @@ class GroupCommit:
         self,
         runner: Runner,
         max_batch: int,
-        want: Callable[[int], int],
+        want: Callable[[list[Ran]], int],
         claimed: Callable[[list[Ran], list[Claim], int], None],
         more_coming: Callable[[int], bool],
     ) -> None:
@@ -116,7 +116,7 @@ class GroupCommit:
             self._cond.wait(remaining)
 
     def _write(self, batch: list[Ran], *, with_claim: bool) -> None:
-        limit = self._want(len(batch)) if with_claim else 0
+        limit = self._want(batch) if with_claim else 0
         claims: list[Claim] = []
         try:
             _, claims = self._runner.store(batch, limit)

@@ -240,7 +240,7 @@ class Processor:
         """Up to ``count`` claimed jobs to start, claiming more unless a commit is about to."""
         with self._lock:
             empty = not self._ready
-        want = self._want(0) if empty and not self._commits.busy() else 0
+        want = self._want([]) if empty and not self._commits.busy() else 0
         if want > 0:
             claims: list[Claim] = []
             try:
@@ -250,8 +250,11 @@ class Processor:
         with self._lock:
             return [self._ready.popleft() for _ in range(min(count, len(self._ready)))]
 
-    def _want(self, ending: int) -> int:
-        """How many jobs to claim now that ``ending`` held ones are being stored.
+    def _want(self, ending: list[Ran]) -> int:
+        """How many jobs to claim now that the runs ``ending`` are being stored.
+
+        Only those still held make room: a late result of a run given up at its timeout
+        or taken back no longer counts against the bound.
 
         The number is reserved until ``_add_claims`` gives it back, so claims under way
         at once (a commit's and the processing thread's) never exceed the bound together.
@@ -263,7 +266,8 @@ class Processor:
         with self._lock:
             if self._empty_as_of == self._wakes:
                 return 0
-            room = self.kind.max_threads + ahead - (len(self._held) - ending) - self._claiming
+            ended = sum(1 for ran in ending if ran.claim.key in self._held)
+            room = self.kind.max_threads + ahead - (len(self._held) - ended) - self._claiming
             want = max(0, room)
             self._claiming += want
             self._here.wakes = self._wakes  # what the claim will see was announced by then
@@ -472,13 +476,16 @@ class Processor:
     # -- leases -----------------------------------------------------------------------
 
     def _claims(self) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-        """What to renew: every held job (running, claimed ahead, or being stored), runs."""
+        """What to renew: every held job (running, claimed ahead, or being stored), and
+        the cron runs under way, but not those taken back (see ``_renew``)."""
         with self._lock:
             held = list(self._held.items())
-            items = list(self._running.items())
-        jobs = [(job_id, key) for key, job_id in held]
-        runs = [(r.run_id, key) for key, r in items if r.run_id is not None]
-        return jobs, runs
+            runs = [
+                (r.run_id, key)
+                for key, r in self._running.items()
+                if r.run_id is not None and key not in self._lost
+            ]
+        return [(job_id, key) for key, job_id in held], runs
 
     def _keep_leases(self, now: float) -> None:
         """Renew our running jobs' leases, and give up jobs whose workers vanished."""
@@ -492,23 +499,21 @@ class Processor:
             self._last_recovery = now
 
     def _renew(self, now: float) -> None:
-        """Renew the running claims' leases; abandon the runs that were taken back.
+        """Renew the running claims' leases; note the runs that were taken back.
 
         A run is taken back when this process did not renew in time (frozen by
         SIGSTOP or a VM pause): another worker may be running it now. Its thread
         cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
-        turns true (an async task is cancelled) and its result will be refused.
+        turns true (an async task is cancelled) and its result will be refused. It
+        still counts as running, and its task's timeout still frees its slot.
         A job taken back before its run started (claimed ahead, or taken up by a
         thread that has not started it yet) is no longer held, and is not started;
         while a renewal is overdue, no claimed job starts (``_leases_in_doubt``).
         """
         lost = self._runner.renew(*self._claims(), now)
         with self._lock:  # at once, so that ``_tracking`` sees all of it or none
-            running = [(key, self._running.pop(key, None)) for key in lost]
-            for key, run in running:
-                self._deadlines.pop(key, None)
-                if run is not None:
-                    self._lost.add(key)
+            running = [(key, self._running.get(key)) for key in lost]
+            self._lost.update(key for key, run in running if run is not None)
             ahead = [claim for claim in self._ready if claim.key in lost]
             for claim in ahead:
                 self._ready.remove(claim)
@@ -538,7 +543,9 @@ class Processor:
             overdue = [(k, entry) for k, entry in self._deadlines.items() if entry[0] <= now]
         for key, (_, timeout, claim, slot) in overdue:
             reason = f"timed out after {timeout:g} s"
-            if self._runner.give_up(claim, reason, now, expired_only=False):
+            if self.lost_lease(key) or self._runner.give_up(
+                claim, reason, now, expired_only=False
+            ):  # a run taken back is no longer ours to give up, but its slot is
                 with self._lock:  # no longer ours: it neither counts nor is renewed
                     self._held.pop(key, None)
                 self._abandon(key, slot)

@@ -150,6 +150,64 @@ def test_a_run_timed_out_as_its_thread_starts_still_frees_its_slot(
         release.set()
 
 
+def test_a_run_taken_back_that_hangs_still_frees_its_slot_at_its_timeout(
+    make_app: Callable[..., App], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A run taken back from this process (frozen past its lease, then rescued elsewhere)
+    may hang on here: its task's timeout must still free its slot (it once kept it until
+    the run returned, for the renewal that learnt of the rescue dropped its deadline)."""
+    caplog.set_level(logging.WARNING, logger="remotetask")
+    clock = FrozenClock(1000.0)
+    app = make_app(clock)
+    release = threading.Event()
+    service = _hanging_and_echo(app, release)
+    hung = service.add("hang")
+    service.start_processing()
+    wait_until(lambda: service.status(hung) == PROCESSING)
+    later = clock.now() + app.settings.lease_seconds + 1  # past the lease and the timeout
+    (claim,) = service.store.expired_claims(service.ref, later)
+    assert service.runner.give_up(claim, "taken back", later, expired_only=True)
+    clock.set(later)  # the next pass renews (and learns of the rescue), then times out
+    service._wake()
+    after = service.add("echo", 1)  # one worker thread: it runs once the slot is free
+    try:
+        wait_until(lambda: service.status(after) == COMPLETED)
+        assert "lease lost" in caplog.text
+        assert "its slot is free" in caplog.text
+        assert service.error(hung) == "taken back"
+    finally:
+        release.set()
+
+
+def test_a_late_result_does_not_let_a_claim_pass_the_bound_on_jobs_held(
+    make_app: Callable[..., App], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The late result of a run given up at its timeout is stored with a batch of others,
+    but it was no longer held: the claim of that commit must not count it as making room
+    (it once did, and each such result let the processor hold one job more than its bound)."""
+    clock = FrozenClock(1000.0)
+    release = threading.Event()
+    service = _hanging_and_echo(make_app(clock), release)
+    hung = service.add("hang")
+    service.add_many("echo", range(3000))
+    most: list[int] = []
+    add_claims = processing.Processor._add_claims
+
+    def counted(self: processing.Processor, claims: list[object], asked: int) -> None:
+        add_claims(self, claims, asked)  # type: ignore[arg-type]
+        most.append(len(self._held))
+
+    monkeypatch.setattr(processing.Processor, "_add_claims", counted)
+    service.start_processing()
+    wait_until(lambda: service.status(hung) == PROCESSING)
+    clock.advance(6)
+    service._wake()
+    wait_until(lambda: max(most, default=0) > 1)  # timed out, and short runs claim ahead
+    release.set()  # its late result joins the next batch
+    wait_until(lambda: service.counts().get(COMPLETED) == 3000)
+    assert max(most) <= 1 + processing.CLAIM_AHEAD
+
+
 def test_a_graceful_stop_keeps_renewing_the_leases_of_the_runs_it_waits_for(
     make_app: Callable[..., App],
 ) -> None:
