@@ -69,6 +69,8 @@ LEASE_DOUBT = 0.8
 """Share of the lease after the last renewal from which claimed jobs wait for the next
 one before starting: their leases may soon run out, and some may have been taken back.
 The processing thread renews every third of a lease, up to a wait time later."""
+FIRST_RETRY_S = 0.05
+"""Wait after a processing pass failed, doubled with each failure in a row."""
 MAX_ABANDONED_THREADS = 16
 """Timed-out threads a service leaves running before its timeouts stop freeing slots."""
 
@@ -188,16 +190,38 @@ class Processor:
     # -- the loop ---------------------------------------------------------------------
 
     def _loop(self) -> None:
+        failures = 0
         while not self._stop.is_set():
             try:
                 dispatched = self._pass()
-            except Exception:
-                log.exception("processing pass of %s failed; retrying", self._ref)
-                dispatched = False
-            if not dispatched:
-                self._wakeup.wait(self._idle_timeout())
+            except Exception as exc:
+                failures += 1
+                self._failed_pass(exc, failures)
+                self._wakeup.wait(self._retry_wait(failures))
+            else:
+                if failures:
+                    log.warning("%s: processing again after %d failed passes", self._ref, failures)
+                    failures = 0
+                if not dispatched:
+                    self._wakeup.wait(self._idle_timeout())
             self._wakeup.clear()
         self._drain()
+
+    def _failed_pass(self, exc: Exception, failures: int) -> None:
+        """Log a failed pass: the first with its traceback, the ones after it in a line."""
+        if failures == 1:
+            log.exception("processing pass of %s failed; retrying", self._ref)
+        else:
+            log.warning(
+                "processing pass of %s failed again (%d in a row): %s", self._ref, failures, exc
+            )
+
+    def _retry_wait(self, failures: int) -> float:
+        """How long to wait after ``failures`` passes in a row failed: twice as long each
+        time, up to the usual poll. A store that fails at once (a full disk, a dropped
+        table) would otherwise be asked again every millisecond, each failure logged."""
+        most = min(self._wait_time, self._lease / 3)
+        return min(FIRST_RETRY_S * 2.0 ** min(failures - 1, 30), most)
 
     def _pass(self) -> bool:
         """Claim work for every free slot; report whether a slot is still free afterwards."""

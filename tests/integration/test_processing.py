@@ -436,6 +436,30 @@ def test_a_job_given_back_at_shutdown_before_its_thread_started_it_does_not_star
     assert (service.status(target), service.job(target).attempts) == ("queued", 0)
 
 
+def test_passes_that_keep_failing_are_retried_ever_more_slowly_and_logged_in_a_line(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A store that fails at once (here its jobs table is renamed away) must not be asked
+    again every millisecond, with a traceback logged each time: it once was, from the
+    moment the failing pass was one that looks at schedules."""
+    service.start_processing()
+    first = service.add("echo", 1)
+    wait_until(lambda: service.status(first) == "completed")
+    with service.store._tx(write=True) as cur:
+        cur.execute("ALTER TABLE jobs RENAME TO jobs_away")
+    clock.advance(app.settings.wait_time + 1)  # schedules are due a look
+    service._wake()
+    time.sleep(2.0)  # waits of 0.05, 0.1, 0.2, 0.4 and 0.8 s: six passes at most
+    with service.store._tx(write=True) as cur:
+        cur.execute("ALTER TABLE jobs_away RENAME TO jobs")
+    failed = [r for r in caplog.records if "processing pass of" in r.getMessage()]
+    assert 2 <= len(failed) <= 7
+    assert sum(r.exc_info is not None for r in failed) == 1  # the first one's traceback
+    later = service.add("echo", 2)
+    wait_until(lambda: service.status(later) == "completed")
+    assert "processing again after" in caplog.text
+
+
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
     app = App(file_url)
     app.register("quick", lambda input: input)
