@@ -97,18 +97,36 @@ def bench_enqueue(url: str, single: int, bulk: int) -> dict[str, float]:
 
 
 def bench_drain(base_url: str, jobs: int, processes: int, threads: int) -> float:
+    """Jobs/s of ``processes`` idle workers draining ``jobs`` no-ops added in one commit.
+
+    The jobs come once every worker is up and waiting, so that all start together:
+    with the jobs added first, the second of two workers, started about a second after
+    the first was ready, found little left, and two processes drained no faster than one.
+    """
     with fresh_schema(base_url) as url:
         app = new_app(url)
         service = app.add_service(SERVICE)
-        for _ in range(jobs // 1000):
-            service.add_many("noop", [None] * 1000)
-        app.close()
         workers = [worker(url, threads) for _ in range(processes)]
         try:
+            wait_registered(url, processes)
+            service.add_many("noop", [None] * jobs)
             wait_completed(url, jobs)
         finally:
             stop(workers)
+            app.close()
         return jobs / drain_span(url)
+
+
+def wait_registered(url: str, processes: int, timeout: float = 120) -> None:
+    """Until ``processes`` workers have started processing (each records itself then)."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute("SELECT count(*) FROM workers").fetchone()
+            if row is not None and row[0] >= processes:
+                return
+            time.sleep(0.02)
+    raise RuntimeError("workers did not start")
 
 
 def drain_span(url: str) -> float:
@@ -198,14 +216,19 @@ def main() -> None:
     # The machine's fsync time varies between runs: measure the worker and the raw loop
     # in alternation and compare them round by round, reporting medians.
     rounds = [
-        (bench_raw(base, args.jobs, 1), bench_drain(base, args.jobs, 1, args.threads))
+        (
+            bench_raw(base, args.jobs, 1),
+            bench_drain(base, args.jobs, 1, args.threads),
+            bench_drain(base, args.jobs, 2, args.threads),
+            bench_drain(base, args.jobs, 1, 1),
+        )
         for _ in range(args.rounds)
     ]
-    raw1 = statistics.median(r for r, _ in rounds)
-    drain1 = statistics.median(d for _, d in rounds)
-    ratio1 = statistics.median(d / r for r, d in rounds)
-    drain2 = bench_drain(base, args.jobs, 2, args.threads)
-    simple = bench_drain(base, args.jobs, 1, 1)
+    raw1 = statistics.median(r[0] for r in rounds)
+    drain1, drain2, simple = (statistics.median(r[i] for r in rounds) for i in (1, 2, 3))
+    ratio1, ratio2, ratio_simple = (
+        statistics.median(r[i] / r[0] for r in rounds) for i in (1, 2, 3)
+    )
     raw100 = bench_raw(base, args.jobs, 100)
     p50, p99 = bench_latency(base, 300)
     c50, c99 = bench_commit(base, 300)
@@ -218,18 +241,18 @@ def main() -> None:
 Measured by `.venv/bin/python bench/bench_postgres.py` on {platform.node()}
 ({os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL {version},
 server on the same machine over TCP 127.0.0.1). {args.jobs} jobs of a task that does nothing;
-the one-process drain and the raw loop are medians of {args.rounds} alternating rounds;
-workers are `remotetask worker --threads {args.threads}` processes, and a drain is timed
-from its first job's start to its last job's end as the jobs record them (not counting
-the workers' start-up).
+the drains and the raw loop are medians of {args.rounds} alternating rounds, and each ratio
+the median of the ratios within a round; workers are `remotetask worker --threads
+{args.threads}` processes, up and idle when the jobs are added in one commit, and a drain is
+timed from its first job's start to its last job's end as the jobs record them.
 
 | measure | result | vs raw one-per-transaction loop |
 |---|---|---|
 | enqueue, one `add` per transaction | {enqueue["enqueue_single"]:,.0f} jobs/s | |
 | enqueue, `add_many` of 1,000 | {enqueue["enqueue_bulk"]:,.0f} jobs/s | |
 | drain, 1 worker process | {drain1:,.0f} jobs/s | {ratio1:.0%} |
-| drain, 2 worker processes | {drain2:,.0f} jobs/s | {drain2 / raw1:.0%} |
-| drain, 1 worker process with `--threads 1` | {simple:,.0f} jobs/s | {simple / raw1:.0%} |
+| drain, 2 worker processes | {drain2:,.0f} jobs/s | {ratio2:.0%} |
+| drain, 1 worker process with `--threads 1` | {simple:,.0f} jobs/s | {ratio_simple:.0%} |
 | raw SQL `SKIP LOCKED` loop, 1 job per transaction | {raw1:,.0f} jobs/s | 100% |
 | raw SQL `SKIP LOCKED` loop, 100 jobs per transaction | {raw100:,.0f} jobs/s | {batched:.0%} |
 | add-to-start latency, idle worker (p50 / p99) | {p50:.2f} ms / {p99:.2f} ms | |
