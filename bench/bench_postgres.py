@@ -65,15 +65,21 @@ def worker(url: str, threads: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, cwd=BENCH, env=env, stderr=subprocess.DEVNULL)
 
 
-def wait_completed(url: str, total: int, timeout: float = 600) -> None:
+def wait_count(url: str, query: str, least: int, timeout: float, failure: str) -> None:
+    """Poll ``query`` (one count) until it is at least ``least``; else RuntimeError."""
     deadline = time.monotonic() + timeout
     with psycopg.connect(url, autocommit=True) as conn:
         while time.monotonic() < deadline:
-            row = conn.execute("SELECT count(*) FROM jobs WHERE status = 'completed'").fetchone()
-            if row is not None and row[0] >= total:
+            row = conn.execute(query).fetchone()
+            if row is not None and row[0] >= least:
                 return
             time.sleep(0.02)
-    raise RuntimeError("drain did not finish")
+    raise RuntimeError(failure)
+
+
+def wait_completed(url: str, total: int) -> None:
+    query = "SELECT count(*) FROM jobs WHERE status = 'completed'"
+    wait_count(url, query, total, 600, "drain did not finish")
 
 
 def stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -117,16 +123,9 @@ def bench_drain(base_url: str, jobs: int, processes: int, threads: int) -> float
         return jobs / drain_span(url)
 
 
-def wait_registered(url: str, processes: int, timeout: float = 120) -> None:
+def wait_registered(url: str, processes: int) -> None:
     """Until ``processes`` workers have started processing (each records itself then)."""
-    deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            row = conn.execute("SELECT count(*) FROM workers").fetchone()
-            if row is not None and row[0] >= processes:
-                return
-            time.sleep(0.02)
-    raise RuntimeError("workers did not start")
+    wait_count(url, "SELECT count(*) FROM workers", processes, 120, "workers did not start")
 
 
 def drain_span(url: str) -> float:
