@@ -197,7 +197,7 @@ class Processor:
             except Exception as exc:
                 failures += 1
                 self._failed_pass(exc, failures)
-                self._wakeup.wait(self._retry_wait(failures))
+                self._stop.wait(self._retry_wait(failures))  # not cut short by wake-ups
             else:
                 if failures:
                     log.warning("%s: processing again after %d failed passes", self._ref, failures)
@@ -213,15 +213,20 @@ class Processor:
             log.exception("processing pass of %s failed; retrying", self._ref)
         else:
             log.warning(
-                "processing pass of %s failed again (%d in a row): %s", self._ref, failures, exc
+                "processing pass of %s failed again (%d in a row): %r", self._ref, failures, exc
             )
 
     def _retry_wait(self, failures: int) -> float:
         """How long to wait after ``failures`` passes in a row failed: twice as long each
-        time, up to the usual poll. A store that fails at once (a full disk, a dropped
-        table) would otherwise be asked again every millisecond, each failure logged."""
-        most = min(self._wait_time, self._lease / 3)
-        return min(FIRST_RETRY_S * 2.0 ** min(failures - 1, 30), most)
+        time, up to the usual poll or the next run's timeout, and never less than the first
+        wait. A store that fails at once (a full disk, a dropped table) would otherwise be
+        asked again every millisecond, each failure logged; wake-ups do not cut it short,
+        for while jobs run one comes with every run that ends."""
+        now = self._engine.clock.now()
+        with self._lock:
+            upcoming = [entry[0] - now for entry in self._deadlines.values() if entry[0] > now]
+        backoff = FIRST_RETRY_S * 2.0 ** min(failures - 1, 30)
+        return max(FIRST_RETRY_S, min(backoff, self._wait_time, self._lease / 3, *upcoming))
 
     def _pass(self) -> bool:
         """Claim work for every free slot; report whether a slot is still free afterwards."""
@@ -528,8 +533,8 @@ class Processor:
         A run is taken back when this process did not renew in time (frozen by
         SIGSTOP or a VM pause): another worker may be running it now. Its thread
         cannot be stopped, but it is no longer renewed, its task's ``ctx.cancelled()``
-        turns true (an async task is cancelled) and its result will be refused. It
-        still counts as running, and its task's timeout still frees its slot.
+        turns true (an async task is cancelled) and its result will be refused. A job's
+        run still counts as running, and its task's timeout frees its slot as any run's.
         A job taken back before its run started (claimed ahead, or taken up by a
         thread that has not started it yet) is no longer held, and is not started;
         while a renewal is overdue, no claimed job starts (``_leases_in_doubt``).
@@ -548,7 +553,7 @@ class Processor:
             if run is not None:
                 log.warning(
                     "%s %s of %s: lease lost (taken back while this process did not renew "
-                    "it); abandoning the run, its result will be refused",
+                    "it); abandoning the run: no longer renewed, its result will be refused",
                     "job" if run.job_id is not None else "cron run",
                     run.job_id if run.job_id is not None else run.run_id,
                     self._ref,
@@ -562,14 +567,13 @@ class Processor:
             )
 
     def _enforce_timeouts(self, now: float) -> None:
-        """Give up runs past their task's timeout, and hand their slots to other jobs."""
+        """Give up runs past their task's timeout, and hand their slots to other jobs; a
+        run taken back is no longer ours to give up, and only its slot is handed on."""
         with self._lock:
             overdue = [(k, entry) for k, entry in self._deadlines.items() if entry[0] <= now]
         for key, (_, timeout, claim, slot) in overdue:
             reason = f"timed out after {timeout:g} s"
-            if self.lost_lease(key) or self._runner.give_up(
-                claim, reason, now, expired_only=False
-            ):  # a run taken back is no longer ours to give up, but its slot is
+            if self.lost_lease(key) or self._runner.give_up(claim, reason, now, expired_only=False):
                 with self._lock:  # no longer ours: it neither counts nor is renewed
                     self._held.pop(key, None)
                 self._abandon(key, slot)

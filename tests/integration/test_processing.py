@@ -460,6 +460,30 @@ def test_passes_that_keep_failing_are_retried_ever_more_slowly_and_logged_in_a_l
     assert "processing again after" in caplog.text
 
 
+def test_passes_that_keep_failing_are_not_retried_at_each_wake_up(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Jobs added while passes fail (here at the heartbeat, its table renamed away) each
+    wake the processing thread: the retries must keep their pace all the same (each
+    wake-up once cut the wait short, a failed pass and a log line per job added)."""
+    service.start_processing()
+    first = service.add("echo", 1)
+    wait_until(lambda: service.status(first) == "completed")
+    with service.store._tx(write=True) as cur:
+        cur.execute("ALTER TABLE workers RENAME TO workers_away")
+    clock.advance(app.settings.lease_seconds / 3 + 1)  # a renewal and its heartbeat are due
+    service._wake()
+    wait_until(lambda: "processing pass of" in caplog.text)
+    for n in range(200):  # about 1 s of jobs added, each a wake-up
+        service.add("echo", n)
+        time.sleep(0.005)
+    with service.store._tx(write=True) as cur:
+        cur.execute("ALTER TABLE workers_away RENAME TO workers")
+    failed = [r for r in caplog.records if "processing pass of" in r.getMessage()]
+    assert 2 <= len(failed) <= 7  # waits of 0.05, 0.1, 0.2, 0.4 and 0.8 s
+    wait_until(lambda: service.counts().get("completed") == 201)  # all run once it recovers
+
+
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
     app = App(file_url)
     app.register("quick", lambda input: input)
