@@ -30,7 +30,7 @@ class GroupCommit:
 
     ``want(stored)`` says how many jobs to claim with a commit that stores the runs
     ``stored``; ``claimed(stored, claims, wanted)`` takes the outcome of each commit (or of
-    a commit given up, with no claims). ``more_coming()`` says whether runs other than
+    a commit given up: claims ``None``). ``more_coming()`` says whether runs other than
     those waiting are still under way (else there is nothing to wait for).
     """
 
@@ -39,7 +39,7 @@ class GroupCommit:
         runner: Runner,
         max_batch: int,
         want: Callable[[list[Ran]], int],
-        claimed: Callable[[list[Ran], list[Claim], int], None],
+        claimed: Callable[[list[Ran], list[Claim] | None, int], None],
         more_coming: Callable[[int], bool],
     ) -> None:
         self._runner = runner
@@ -117,7 +117,7 @@ class GroupCommit:
 
     def _write(self, batch: list[Ran], *, with_claim: bool) -> None:
         limit = self._want(batch) if with_claim else 0
-        claims: list[Claim] = []
+        claims: list[Claim] | None = None  # none: the commit failed
         try:
             _, claims = self._runner.store(batch, limit)
         except Exception:

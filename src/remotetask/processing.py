@@ -234,8 +234,8 @@ class Processor:
         self._keep_leases(now)
         self._enforce_timeouts(now)
         if now - self._last_prune >= PRUNE_EVERY_S:
-            prune_finished(self._engine, self._ref, now)
             self._last_prune = now
+            self._aside("pruning", lambda: prune_finished(self._engine, self._ref, now))
         free = self.kind.max_threads - self._busy()
         if free <= 0:
             return False
@@ -271,7 +271,7 @@ class Processor:
             empty = not self._ready
         want = self._want([]) if empty and not self._commits.busy() else 0
         if want > 0:
-            claims: list[Claim] = []
+            claims: list[Claim] | None = None
             try:
                 claims = self._runner.claim(now, want)
             finally:
@@ -302,16 +302,22 @@ class Processor:
             self._here.wakes = self._wakes  # what the claim will see was announced by then
             return want
 
-    def _add_claims(self, claims: list[Claim], asked: int) -> None:
-        """Hold the ``claims`` a claim of ``asked`` jobs brought, and end its reservation."""
+    def _add_claims(self, claims: list[Claim] | None, asked: int) -> None:
+        """Hold the ``claims`` a claim of ``asked`` jobs brought, and end its reservation.
+
+        ``None``: the claim failed, which says nothing of the queue (were it taken for
+        empty, jobs added while the store failed would wait for the next wake-up).
+        """
         with self._lock:
             self._claiming -= asked
+            if claims is None:
+                return
             if len(claims) < asked:
                 self._empty_as_of = self._here.wakes
             self._held.update((c.key, c.job.id) for c in claims)
             self._ready.extend(claims)
 
-    def _stored(self, runs: list[Ran], claims: list[Claim], asked: int) -> None:
+    def _stored(self, runs: list[Ran], claims: list[Claim] | None, asked: int) -> None:
         """A group commit ended: its runs are no longer held, its claims are ready to run."""
         with self._lock:
             for ran in runs:
@@ -517,15 +523,30 @@ class Processor:
         return [(job_id, key) for key, job_id in held], runs
 
     def _keep_leases(self, now: float) -> None:
-        """Renew our running jobs' leases, and give up jobs whose workers vanished."""
+        """Renew our running jobs' leases, and give up jobs whose workers vanished.
+
+        A renewal that fails ends the pass (see ``_leases_in_doubt``); the heartbeat and the
+        recovery of other workers' jobs are set aside when they fail.
+        """
         if now - self._last_renewal >= self._lease / 3:
             self._renew(now)
-            heartbeat(self._engine, now)
             self._last_renewal = now
+            self._aside("heartbeat", lambda: heartbeat(self._engine, now))
         if now - self._last_recovery >= min(self._lease / 3, 10.0):
-            if self._runner.recover_expired(now):
-                self._empty_as_of = None  # they wait again
             self._last_recovery = now
+            if self._aside("recovery", lambda: self._runner.recover_expired(now)):
+                self._empty_as_of = None  # they wait again
+
+    def _aside(self, what: str, step: Callable[[], int | None]) -> int | None:
+        """Run housekeeping that our jobs need not wait for: if it fails, log it and go on
+        (the step comes round again at its usual time, so it is logged at that pace), so
+        that a failing heartbeat, recovery or prune does not keep the pass from starting
+        jobs."""
+        try:
+            return step()
+        except Exception:
+            log.exception("%s of %s failed; tried again at its next turn", what, self._ref)
+            return None
 
     def _renew(self, now: float) -> None:
         """Renew the running claims' leases; note the runs that were taken back.

@@ -472,30 +472,77 @@ def test_passes_that_keep_failing_are_retried_ever_more_slowly_and_logged_in_a_l
     assert "processing again after" in caplog.text
 
 
+@contextlib.contextmanager
+def _updates_of_jobs_refused(service: TaskService) -> Iterator[None]:
+    """A real store failure for claims, renewals and finishes, not for adds: a trigger
+    that refuses every update of ``jobs``."""
+    if type(service.store).__name__ == "PostgresStore":
+        create = [
+            "CREATE FUNCTION refuse_updates() RETURNS trigger LANGUAGE plpgsql"
+            " AS $$ BEGIN RAISE EXCEPTION 'updates refused'; END $$",
+            "CREATE TRIGGER refuse_updates BEFORE UPDATE ON jobs"
+            " FOR EACH STATEMENT EXECUTE FUNCTION refuse_updates()",
+        ]
+        drop = "DROP TRIGGER refuse_updates ON jobs"
+    else:
+        create = [
+            "CREATE TRIGGER refuse_updates BEFORE UPDATE ON jobs"
+            " BEGIN SELECT RAISE(ABORT, 'updates refused'); END"
+        ]
+        drop = "DROP TRIGGER refuse_updates"
+    with service.store._tx(write=True) as cur:
+        for statement in create:
+            cur.execute(statement)
+    try:
+        yield
+    finally:
+        with service.store._tx(write=True) as cur:
+            cur.execute(drop)
+
+
 def test_passes_that_keep_failing_are_not_retried_at_each_wake_up(
-    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+    app: App, service: TaskService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Jobs added while passes fail (here at the heartbeat, its table renamed away) each
-    wake the processing thread: the retries must keep their pace all the same (each
-    wake-up once cut the wait short, a failed pass and a log line per job added)."""
+    """Jobs added while claims fail each wake the processing thread: the retries must
+    keep their pace all the same (each wake-up once cut the wait short, a failed pass and
+    a log line per job added), and the jobs run once the store is back, with no other
+    wake-up (a failed claim once marked the queue empty)."""
     service.start_processing()
     first = service.add("echo", 1)
     wait_until(lambda: service.status(first) == "completed")
+    with _updates_of_jobs_refused(service):
+        started = time.monotonic()
+        for n in range(200):  # about 1 s of jobs added, each a wake-up, each claim refused
+            service.add("echo", n)
+            time.sleep(0.005)
+        added = _failed_passes(caplog)
+        wait_until(lambda: _failed_passes(caplog) > added)  # a claim refused after the last add
+        took = time.monotonic() - started
+    assert 2 <= _failed_passes(caplog) <= _most_failed_passes(took, app.settings.wait_time)
+    wait_until(lambda: service.counts().get("completed") == 201)
+
+
+def _failed_passes(caplog: pytest.LogCaptureFixture) -> int:
+    return sum("processing pass of" in r.getMessage() for r in caplog.records)
+
+
+def test_a_failing_heartbeat_does_not_keep_jobs_from_starting(
+    app: App, service: TaskService, clock: remotetask.FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Housekeeping that jobs need not wait for (the heartbeat, here its table renamed
+    away) may fail: jobs still start (a failed heartbeat once failed the whole pass, and
+    nothing was claimed until it succeeded)."""
+    service.start_processing()
     with service.store._tx(write=True) as cur:
         cur.execute("ALTER TABLE workers RENAME TO workers_away")
-    clock.advance(app.settings.lease_seconds / 3 + 1)  # a renewal and its heartbeat are due
-    started = time.monotonic()
-    service._wake()
-    wait_until(lambda: "processing pass of" in caplog.text)
-    for n in range(200):  # about 1 s of jobs added, each a wake-up
-        service.add("echo", n)
-        time.sleep(0.005)
-    took = time.monotonic() - started
-    with service.store._tx(write=True) as cur:
-        cur.execute("ALTER TABLE workers_away RENAME TO workers")
-    failed = [r for r in caplog.records if "processing pass of" in r.getMessage()]
-    assert 2 <= len(failed) <= _most_failed_passes(took, app.settings.wait_time)
-    wait_until(lambda: service.counts().get("completed") == 201)  # all run once it recovers
+    try:
+        clock.advance(app.settings.lease_seconds / 3 + 1)  # a renewal and its heartbeat are due
+        jobs = [service.add("echo", n) for n in range(20)]
+        wait_until(lambda: all(service.status(j) == "completed" for j in jobs))
+        assert "heartbeat of" in caplog.text
+    finally:
+        with service.store._tx(write=True) as cur:
+            cur.execute("ALTER TABLE workers_away RENAME TO workers")
 
 
 def test_observers_hear_of_a_run_only_once_it_is_stored(file_url: str) -> None:
