@@ -94,6 +94,30 @@ class _Slot:
     """Given back at a timeout while its thread runs on."""
 
 
+@dataclass(slots=True)
+class _Streak:
+    """The failures in a row of a step the processing thread repeats, logged so that a long
+    outage stays readable: the first with its traceback, the others in a line each, and
+    the first success after them."""
+
+    what: str
+    failures: int = 0
+
+    def failed(self, exc: Exception) -> int:
+        """(In the ``except`` block.) Log this failure; return the failures in a row."""
+        self.failures += 1
+        if self.failures == 1:
+            log.exception("%s failed; tried again later", self.what)
+        else:
+            log.warning("%s failed again (%d in a row): %r", self.what, self.failures, exc)
+        return self.failures
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("%s succeeded again after %d failures", self.what, self.failures)
+            self.failures = 0
+
+
 class Processor:
     """The processing thread of one service and its pool of worker threads."""
 
@@ -153,6 +177,8 @@ class Processor:
         )
         self._lost: set[str] = set()
         """Keys of runs taken back while they ran here: their tasks hear "cancelled"."""
+        self._asides: dict[str, _Streak] = {}
+        """The failures in a row of each housekeeping step run by ``_aside``, by name."""
 
     @property
     def running(self) -> bool:
@@ -190,31 +216,19 @@ class Processor:
     # -- the loop ---------------------------------------------------------------------
 
     def _loop(self) -> None:
-        failures = 0
+        passes = _Streak(f"processing pass of {self._ref}")
         while not self._stop.is_set():
             try:
                 dispatched = self._pass()
             except Exception as exc:
-                failures += 1
-                self._failed_pass(exc, failures)
+                failures = passes.failed(exc)
                 self._stop.wait(self._retry_wait(failures))  # not cut short by wake-ups
             else:
-                if failures:
-                    log.warning("%s: processing again after %d failed passes", self._ref, failures)
-                    failures = 0
+                passes.succeeded()
                 if not dispatched:
                     self._wakeup.wait(self._idle_timeout())
             self._wakeup.clear()
         self._drain()
-
-    def _failed_pass(self, exc: Exception, failures: int) -> None:
-        """Log a failed pass: the first with its traceback, the ones after it in a line."""
-        if failures == 1:
-            log.exception("processing pass of %s failed; retrying", self._ref)
-        else:
-            log.warning(
-                "processing pass of %s failed again (%d in a row): %r", self._ref, failures, exc
-            )
 
     def _retry_wait(self, failures: int) -> float:
         """How long to wait after ``failures`` passes in a row failed: twice as long each
@@ -542,11 +556,14 @@ class Processor:
         (the step comes round again at its usual time, so it is logged at that pace), so
         that a failing heartbeat, recovery or prune does not keep the pass from starting
         jobs."""
+        streak = self._asides.setdefault(what, _Streak(f"{what} of {self._ref}"))
         try:
-            return step()
-        except Exception:
-            log.exception("%s of %s failed; tried again at its next turn", what, self._ref)
+            result = step()
+        except Exception as exc:
+            streak.failed(exc)
             return None
+        streak.succeeded()
+        return result
 
     def _renew(self, now: float) -> None:
         """Renew the running claims' leases; note the runs that were taken back.

@@ -79,7 +79,7 @@ class Runner:
         outcome = self._execute(claim.job, claim.key, now)
         return Ran(claim, outcome, max(now, self.engine.clock.now()))  # never before ``now``
 
-    def store(self, runs: Sequence[Ran], limit: int) -> tuple[list[bool], list[Claim]]:
+    def store(self, runs: Sequence[Ran], limit: int) -> tuple[list[bool], list[Claim] | None]:
         """Store ended runs in one commit, then claim up to ``limit`` next jobs with it.
 
         Each run is refused if its claim was superseded (given up, released, taken
@@ -91,7 +91,7 @@ class Runner:
         lease = self.engine.settings.lease_seconds
         worker = self.engine.worker_name
 
-        def write() -> tuple[list[bool], list[Claim]]:
+        def write() -> tuple[list[bool], list[Claim] | None]:
             now = self.engine.clock.now()
             return self.engine.store.finish_many(
                 finishes, self.ref, limit, worker, now, now + lease

@@ -60,6 +60,30 @@ def test_a_batch_stores_its_finishes_and_claims_the_next_jobs(store: PostgresSto
     assert statuses(store, ids) == [COMPLETED, COMPLETED, PROCESSING, PROCESSING, QUEUED]
 
 
+def test_a_failed_claim_beside_a_batch_is_told_apart_from_an_empty_queue(
+    store: PostgresStore, postgres_url: str
+) -> None:
+    """The finishes stand and no job is claimed; the claims are None, not an empty list
+    (which the processor once took for an empty queue, and claimed nothing more until
+    woken). The claim is refused as a lock timeout would be: a StoreError."""
+    ids = add_jobs(store, 3)
+    (running,) = store.claim(REF, 2.0, 1, "w", 100.0)
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " RAISE EXCEPTION USING ERRCODE = '55P03', MESSAGE = 'claims refused'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER refuse_claims BEFORE UPDATE ON jobs FOR EACH ROW"
+            " WHEN (NEW.status = 'processing' AND OLD.status <> 'processing')"
+            " EXECUTE FUNCTION refuse_claims()"
+        )
+    done = Finish(running.job.id, running.key, Outcome(COMPLETED, result_json="1"), 3.0)
+    stored, claims = store.finish_many([done], REF, 2, "w", 3.0, 100.0)
+    assert (stored, claims) == ([True], None)
+    assert statuses(store, ids) == [COMPLETED, QUEUED, QUEUED]
+
+
 def test_services_cannot_be_deleted_truncated_or_renumbered(
     store: PostgresStore, postgres_url: str
 ) -> None:

@@ -161,14 +161,14 @@ class Store(Protocol):
         worker: str,
         now: float,
         lease_until: float,
-    ) -> tuple[list[bool], list[Claim]]:
+    ) -> tuple[list[bool], list[Claim] | None]:
         """Store finished runs in one commit, then claim up to ``limit`` next jobs of ``ref``.
 
         Each finish is ``finish`` of its own job and is guarded by its own claim key:
         the flags say which were stored. The finishes are durable when this returns.
         The claim (as ``claim``, with ``now`` and ``lease_until``) may share their
-        commit; where it does not and it fails, the finishes stand and no job is
-        claimed.
+        commit; where it does not and it fails, the finishes stand and the claims are
+        ``None`` (no job claimed, and nothing learnt of the queue).
         """
 
     def release(self, job_id: int, key: str) -> bool:

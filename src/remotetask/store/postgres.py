@@ -248,7 +248,7 @@ class PostgresStore(SqlStore):
         worker: str,
         now: float,
         lease_until: float,
-    ) -> tuple[list[bool], list[Claim]]:
+    ) -> tuple[list[bool], list[Claim] | None]:
         """The batch in one statement and the claim in another, at the same time.
 
         Each is atomic on its own and neither needs BEGIN/COMMIT. They are kept
@@ -271,22 +271,22 @@ class PostgresStore(SqlStore):
                 stored = self._finish_rows(cur, finishes)
         except BaseException:
             if claiming is not None:
-                for claim in claiming.result():
+                for claim in claiming.result() or []:
                     self._release_quietly(claim)
             raise
         return stored, [] if claiming is None else claiming.result()
 
     def _claim_or_none(
         self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
-    ) -> list[Claim]:
-        """The claim of ``finish_many``: its failure is logged, not raised."""
+    ) -> list[Claim] | None:
+        """The claim of ``finish_many``: its failure is logged and gives ``None``."""
         if limit <= 0:
             return []
         try:
             return self.claim(ref, now, limit, worker, lease_until)
         except StoreError as exc:
             log.warning("claiming with a batch of outcomes failed: %s", exc)
-            return []
+            return None
 
     def _release_quietly(self, claim: Claim) -> None:
         """Hand a claim back; if that fails too, its lease brings the job back later."""

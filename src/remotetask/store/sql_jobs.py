@@ -277,7 +277,7 @@ class JobVerbs(SqlVerbs):
         worker: str,
         now: float,
         lease_until: float,
-    ) -> tuple[list[bool], list[Claim]]:
+    ) -> tuple[list[bool], list[Claim] | None]:
         """One transaction, so one commit (one fsync on SQLite) for the batch and the claim."""
         with self._tx(write=True) as cur:
             stored = [
