@@ -474,10 +474,10 @@ def test_passes_that_keep_failing_are_retried_ever_more_slowly_and_logged_in_a_l
 
 
 @contextlib.contextmanager
-def _updates_of_jobs_refused(service: TaskService) -> Iterator[None]:
+def _updates_of_jobs_refused(service: TaskService, database_url: str) -> Iterator[None]:
     """A real store failure for claims, renewals and finishes, not for adds: a trigger
     that refuses every update of ``jobs``."""
-    if type(service.store).__name__ == "PostgresStore":
+    if database_url.startswith("postgresql"):
         create = [
             "CREATE FUNCTION refuse_updates() RETURNS trigger LANGUAGE plpgsql"
             " AS $$ BEGIN RAISE EXCEPTION 'updates refused'; END $$",
@@ -502,7 +502,7 @@ def _updates_of_jobs_refused(service: TaskService) -> Iterator[None]:
 
 
 def test_passes_that_keep_failing_are_not_retried_at_each_wake_up(
-    app: App, service: TaskService, caplog: pytest.LogCaptureFixture
+    app: App, service: TaskService, database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Jobs added while claims fail each wake the processing thread: the retries must
     keep their pace all the same (each wake-up once cut the wait short, a failed pass and
@@ -511,7 +511,7 @@ def test_passes_that_keep_failing_are_not_retried_at_each_wake_up(
     service.start_processing()
     first = service.add("echo", 1)
     wait_until(lambda: service.status(first) == "completed")
-    with _updates_of_jobs_refused(service):
+    with _updates_of_jobs_refused(service, database_url):
         started = time.monotonic()
         for n in range(200):  # about 1 s of jobs added, each a wake-up, each claim refused
             service.add("echo", n)
