@@ -1,4 +1,5 @@
-"""``jsonvalue.dumps`` (with its fast paths) writes what ``json.dumps`` would, compactly."""
+"""``jsonvalue.dumps`` (with its fast paths) writes what ``json.dumps`` would, compactly, and
+``jsonvalue.loads`` (with its own) reads what ``json.loads`` would."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def test_a_value_that_contains_itself_is_refused() -> None:
     loop.append(loop)
     with pytest.raises(InvalidInputError):
         jsonvalue.dumps(loop)
+
+
+@given(VALUES, st.sampled_from([None, 2]), st.sampled_from(["", " ", "\n\t"]))
+def test_loads_reads_what_json_loads_reads(value: Any, indent: int | None, around: str) -> None:
+    text = around + json.dumps(value, indent=indent, ensure_ascii=False) + around
+    assert jsonvalue.loads(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", ["", " ", "[1,", "1 2", "{}x", '"open', "nul", "[1] ]"])
+def test_loads_refuses_what_json_loads_refuses_with_its_error(text: str) -> None:
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    with pytest.raises(json.JSONDecodeError) as refused:
+        jsonvalue.loads(text)
+    assert str(refused.value) == str(expected.value)
+
+
+def test_loads_keeps_none_for_a_missing_value() -> None:
+    assert jsonvalue.loads(None) is None
