@@ -27,7 +27,7 @@ from remotetask.failures import normalise
 from remotetask.jobs import CANCELLED, DELAYED, PROCESSING, QUEUED
 from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
-from remotetask.store.base import Claim, Finish
+from remotetask.store.base import Claim, Finish, NewJob
 from remotetask.store.pglisten import CHANNEL, Listener
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import postgres_health
@@ -333,7 +333,7 @@ class PostgresStore(SqlStore):
     # -- wake-ups -----------------------------------------------------------------------
 
     def _insert_rows(
-        self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
+        self, cur: Cursor, ref: ServiceRef, sid: int, jobs: Sequence[NewJob], now: float
     ) -> list[int]:
         """Every row in one statement, with the NOTIFY: one round trip in all.
 
@@ -347,13 +347,7 @@ class PostgresStore(SqlStore):
             "FROM jsonb_array_elements(?::jsonb) WITH ORDINALITY AS t(e, n) "
             "ORDER BY t.n RETURNING id) "
             "SELECT new.id FROM new, (SELECT pg_notify(?, ?)) AS woken",
-            (
-                rows[0][0],
-                rows[0][5],
-                json.dumps([row[1:5] for row in rows]),
-                CHANNEL,
-                str(ref),
-            ),
+            (sid, now, json.dumps(jobs), CHANNEL, str(ref)),
         )
         return sorted(int(row[0]) for row in cur.fetchall())
 

@@ -81,11 +81,7 @@ class JobVerbs(SqlVerbs):
             # One statement (with the wake-up) where the backend can: see ``_insert_rows``.
             with self._tx(write=True, single=True) as cur:
                 sid = self._service_id(cur, ref)
-                rows = [
-                    (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
-                    for job in jobs
-                ]
-                inserted = Inserted(self._insert_rows(cur, ref, rows))
+                inserted = Inserted(self._insert_rows(cur, ref, sid, jobs, now))
         self._after_insert_commit(ref)
         return inserted
 
@@ -120,9 +116,9 @@ class JobVerbs(SqlVerbs):
 
     @abstractmethod
     def _insert_rows(
-        self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
+        self, cur: Cursor, ref: ServiceRef, sid: int, jobs: Sequence[NewJob], now: float
     ) -> list[int]:
-        """Insert job rows (columns of INSERT_JOB), tell ``_after_insert``'s listeners, and
+        """Insert jobs without idempotency keys, tell ``_after_insert``'s listeners, and
         return the ids in order: in one statement where ``_tx(single=True)`` runs without
         BEGIN/COMMIT, so the insert is all or nothing."""
 

@@ -24,7 +24,7 @@ from remotetask.errors import SchemaError, StoreError
 from remotetask.jobs import DELAYED, PROCESSING, QUEUED
 from remotetask.refs import ServiceRef
 from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
-from remotetask.store.base import Claim
+from remotetask.store.base import Claim, NewJob
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
 from remotetask.store.sql_jobs import INSERT_JOB
@@ -231,20 +231,22 @@ class SQLiteStore(SqlStore):
     # -- what this dialect does its own way ------------------------------------------
 
     def _insert_rows(
-        self, cur: Cursor, ref: ServiceRef, rows: Sequence[tuple[Any, ...]]
+        self, cur: Cursor, ref: ServiceRef, sid: int, jobs: Sequence[NewJob], now: float
     ) -> list[int]:
-        """One executemany: ids are consecutive, since we hold the write lock.
+        """One statement: ids are consecutive, since we hold the write lock.
 
         Always in a transaction here (SQLite's ``_tx`` ignores ``single``); the
         wake-up is sent after the commit, by ``_after_insert_commit``.
         """
-        if len(rows) == 1:
-            cur.execute(INSERT_JOB + " RETURNING id", rows[0])
+        if len(jobs) == 1:
+            job = jobs[0]
+            row = (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
+            cur.execute(INSERT_JOB + " RETURNING id", row)
             return [int(cur.fetchone()[0])]
-        cur.execute(INSERT_FROM_JSON, (rows[0][0], rows[0][5], json.dumps([r[1:5] for r in rows])))
+        cur.execute(INSERT_FROM_JSON, (sid, now, json.dumps(jobs)))
         cur.execute("SELECT last_insert_rowid()")
         last = int(cur.fetchone()[0])
-        return list(range(last - len(rows) + 1, last + 1))
+        return list(range(last - len(jobs) + 1, last + 1))
 
     def _claim_rows(
         self,
