@@ -147,3 +147,25 @@ def test_bad_urls_are_configuration_errors() -> None:
     for url in ("mysql://x", "sqlite:relative.db", "nonsense"):
         with pytest.raises(remotetask.ConfigError):
             open_store(url)
+
+
+def test_a_change_the_database_refuses_is_not_reported_as_a_damaged_file(tmp_path: Path) -> None:
+    """A constraint or a trigger that refuses a write is an error of that write: the file is
+    fine, and calling it damaged (a SchemaError) would send an operator after the wrong thing."""
+    path = tmp_path / "jobs.db"
+    app = remotetask.App(f"sqlite:///{path}")
+    app.register("echo", lambda value: value)
+    service = app.add_service("s@S")
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TRIGGER no_more_jobs BEFORE INSERT ON jobs "
+        "BEGIN SELECT RAISE(ABORT, 'jobs are frozen here'); END"
+    )
+    conn.commit()
+    conn.close()
+    with pytest.raises(remotetask.StoreError) as refused:
+        service.add("echo", 1)
+    assert not isinstance(refused.value, remotetask.SchemaError)
+    assert "jobs are frozen here" in str(refused.value)
+    assert "damaged" not in str(refused.value)
+    app.close()

@@ -334,7 +334,8 @@ def _past_busy(cur: Cursor | sqlite3.Connection, statement: str) -> None:
 
 @contextmanager
 def _store_errors(path: str | None) -> Iterator[None]:
-    """Turn SQLite's operational failures into StoreError with a message people can act on."""
+    """Turn SQLite's failures into StoreError with a message people can act on; only what
+    SQLite cannot read at all is a damaged file (SchemaError)."""
     try:
         yield
     except sqlite3.OperationalError as exc:
@@ -346,6 +347,8 @@ def _store_errors(path: str | None) -> Iterator[None]:
         if "locked" in text or "busy" in text:
             raise StoreError(f"{path} stayed locked by another process for too long") from exc
         raise StoreError(f"SQLite error on {path}: {text}") from exc
+    except sqlite3.IntegrityError as exc:  # a constraint or trigger refused it: the file is fine
+        raise StoreError(f"SQLite refused a change to {path}: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         raise SchemaError(f"{path} is damaged or not a SQLite database: {exc}") from exc
 
