@@ -261,6 +261,27 @@ def test_renewal_names_the_claims_taken_back(
     assert service.job(lost.job.id).status == QUEUED
 
 
+def test_renewal_of_many_jobs_and_cron_runs_names_only_those_taken_back(
+    app: App, service: TaskService, clock: FrozenClock
+) -> None:
+    """A draining worker renews hundreds of claims at once, and cron runs beside them."""
+    service.add_many("echo", range(300))
+    _job_id, scheduled = every_minute(service, clock)
+    store = app.store
+    clock.set(scheduled + 1)
+    now = clock.now()
+    claims = store.claim(service.ref, now, 300, "w1", now + LEASE)
+    (firing,) = service.runner.fire_due(now, 1)
+    jobs = [(c.job.id, c.key) for c in claims]
+    runs = [(firing.run.id, firing.key)]
+    assert store.renew_leases(jobs[:150], [], now + 3 * LEASE) == set()
+    clock.advance(LEASE + 1)
+    assert service.runner.recover_expired(clock.now()) == 150  # the others were renewed
+    lost = store.renew_leases([*jobs, (10**12, "no-such-claim")], runs, clock.now() + LEASE)
+    assert lost == {key for _id, key in jobs[150:]} | {"no-such-claim", firing.key}
+    assert store.renew_leases(jobs[:150], [], clock.now() + LEASE) == set()
+
+
 def test_release_does_not_count_the_attempt(app: App, service: TaskService) -> None:
     job_id = service.add("echo", 1)
     now = app.clock.now()

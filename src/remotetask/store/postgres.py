@@ -103,6 +103,16 @@ rows, a fresh or never-analysed table got a sequential scan of every job for eac
 custom plan still chose one for 256 of 10,000 (22-26 ms for 512 of 100,000 never
 analysed, against 10-13 ms)."""
 
+RENEW_BATCH = (
+    "WITH v AS (SELECT (e->>0)::bigint AS id, e->>1 AS claim "
+    "FROM jsonb_array_elements(?::jsonb) AS e) "
+    "UPDATE {table} t SET lease_until = ? FROM v "
+    "WHERE t.id = ANY(ARRAY(SELECT id FROM v)) AND t.id = v.id AND t.claim = v.claim "
+    "RETURNING t.claim"
+)
+"""The lease renewal of a batch of (id, claim key) pairs of ``{table}`` in one statement
+(found by primary key, as ``FINISH_BATCH``); it returns the keys that still matched."""
+
 log = logging.getLogger("remotetask")
 
 
@@ -329,6 +339,25 @@ class PostgresStore(SqlStore):
         cur.execute(FINISH_BATCH, (json.dumps(rows),))
         finished = {int(row[0]) for row in cur.fetchall()}
         return [f.job_id in finished for f in finishes]
+
+    def renew_leases(
+        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
+    ) -> set[str]:
+        """One statement per table, in autocommit: a statement per claim held the renewed
+        rows locked, and the finishes of those rows waited, for a round trip per claim
+        (0.1 s for the 513 jobs a draining worker holds, every third of a lease).
+
+        Each claim's renewal stands on its own, guarded by its key, so the two tables'
+        statements need no transaction around them.
+        """
+        lost: set[str] = set()
+        with self._tx(write=True, single=True) as cur:
+            for table, claims in (("jobs", jobs), ("cron_runs", runs)):
+                if claims:
+                    cur.execute(RENEW_BATCH.format(table=table), (json.dumps(claims), lease_until))
+                    renewed = {row[0] for row in cur.fetchall()}
+                    lost.update(key for _id, key in claims if key not in renewed)
+        return lost
 
     # -- wake-ups -----------------------------------------------------------------------
 
