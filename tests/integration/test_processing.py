@@ -352,20 +352,18 @@ def test_a_job_taken_back_as_its_thread_takes_it_up_is_not_started(
     service.add("note")  # a short run makes the processor claim ahead
     target = service.add("note")
     later = clock.now() + app.settings.lease_seconds + 1
-    tracking, taken = Processor._tracking, threading.Event()
+    track, taken = Processor._track, threading.Event()
 
-    def taken_back_just_before(
-        self: Processor, key: str, running: _Running
-    ) -> contextlib.AbstractContextManager[bool]:
+    def taken_back_just_before(self: Processor, key: str, running: _Running) -> bool:
         if running.job_id == target and not taken.is_set():
             taken.set()
             expired = service.store.expired_claims(service.ref, later)
             (claim,) = [c for c in expired if c.job.id == target]
             assert service.runner.give_up(claim, "taken back", later, expired_only=True)
             self._renew(clock.now())  # this process's renewal learns of it
-        return tracking(self, key, running)
+        return track(self, key, running)
 
-    monkeypatch.setattr(Processor, "_tracking", taken_back_just_before)
+    monkeypatch.setattr(Processor, "_track", taken_back_just_before)
     service.start_processing(SimpleProcessor())
     wait_until(lambda: "not started here" in caplog.text or runs.count((target, 1)) > 0)
     clock.set(later + 60)  # the job taken back is due again
@@ -418,17 +416,15 @@ def test_a_job_given_back_at_shutdown_before_its_thread_started_it_does_not_star
     runs: list[int] = []
     app.register("note", runs.append)
     target = service.add("note", 1)
-    tracking, entered = Processor._tracking, threading.Event()
+    track, entered = Processor._track, threading.Event()
 
-    def given_back_just_before(
-        self: Processor, key: str, running: _Running
-    ) -> contextlib.AbstractContextManager[bool]:
+    def given_back_just_before(self: Processor, key: str, running: _Running) -> bool:
         if running.job_id == target:
             entered.set()
             wait_until(lambda: service.status(target) == "queued")  # given back by the stop
-        return tracking(self, key, running)
+        return track(self, key, running)
 
-    monkeypatch.setattr(Processor, "_tracking", given_back_just_before)
+    monkeypatch.setattr(Processor, "_track", given_back_just_before)
     service.start_processing(SimpleProcessor())
     assert entered.wait(10)
     service.stop_processing(grace=0, wait=True)
