@@ -60,18 +60,23 @@ def test_a_batch_stores_its_finishes_and_claims_the_next_jobs(store: PostgresSto
     assert statuses(store, ids) == [COMPLETED, COMPLETED, PROCESSING, PROCESSING, QUEUED]
 
 
+@pytest.mark.parametrize(
+    "errcode", ["55P03", "P0001"], ids=["lock-timeout-a-store-error", "any-other-error"]
+)
 def test_a_failed_claim_beside_a_batch_is_told_apart_from_an_empty_queue(
-    store: PostgresStore, postgres_url: str
+    store: PostgresStore, postgres_url: str, errcode: str
 ) -> None:
     """The finishes stand and no job is claimed; the claims are None, not an empty list
     (which the processor once took for an empty queue, and claimed nothing more until
-    woken). The claim is refused as a lock timeout would be: a StoreError."""
+    woken). The claim is refused as a lock timeout would be (a StoreError), or with an
+    error of another kind (which once went up from ``finish_many`` after its finishes had
+    been committed, so that they were reported as not stored)."""
     ids = add_jobs(store, 3)
     (running,) = store.claim(REF, 2.0, 1, "w", 100.0)
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         conn.execute(
             "CREATE FUNCTION refuse_claims() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-            " RAISE EXCEPTION USING ERRCODE = '55P03', MESSAGE = 'claims refused'; END $$"
+            f" RAISE EXCEPTION USING ERRCODE = '{errcode}', MESSAGE = 'claims refused'; END $$"
         )
         conn.execute(
             "CREATE TRIGGER refuse_claims BEFORE UPDATE ON jobs FOR EACH ROW"

@@ -289,14 +289,21 @@ class PostgresStore(SqlStore):
     def _claim_or_none(
         self, ref: ServiceRef, now: float, limit: int, worker: str, lease_until: float
     ) -> list[Claim] | None:
-        """The claim of ``finish_many``: its failure is logged and gives ``None``."""
+        """The claim of ``finish_many``: its failure is logged and gives ``None``.
+
+        Whatever it raises: the finishes beside it are committed by then, and an error
+        going up from ``finish_many`` would report them as not stored (their observers
+        never told, the log saying they run again).
+        """
         if limit <= 0:
             return []
         try:
             return self.claim(ref, now, limit, worker, lease_until)
         except StoreError as exc:
             log.warning("claiming with a batch of outcomes failed: %s", exc)
-            return None
+        except Exception:
+            log.exception("claiming with a batch of outcomes failed")
+        return None
 
     def _release_quietly(self, claim: Claim) -> None:
         """Hand a claim back; if that fails too, its lease brings the job back later."""
