@@ -457,10 +457,11 @@ BOUNDS = """How it is measured, and what bounds each figure:
   and finish paths (issue 9 goal 1), measured here for the ratio to Huey.
   PostgreSQL's drain is bound by CPU on this two-CPU machine: 41-56 µs of the
   server's per job (a claim and a finish, each a non-HOT update writing the indexes of
-  `jobs`) and 29-43 µs of the worker's; one worker process keeps 125-140 % of the two
-  CPUs busy and two keep 155-190 % (the machine 5-7 % idle), so two processes drain
-  1.2-1.55x one here (1.66x once, in a quiet moment; docs/benchmarks.md, "Fifth pass"
-  to "Eighth pass").
+  `jobs`) and 29-43 µs of the worker's (on the machines of the fifth to eighth passes;
+  about twice as much on the slower one of the ninth); one worker process keeps 125-146 %
+  of the two CPUs busy and two keep 155-190 % (the machine 5-11 % idle), so two processes
+  drain 1.2-1.55x one here (1.66x once, in a quiet moment; docs/benchmarks.md, "Fifth
+  pass" to "Ninth pass").
   Both backends' drains wait on their commits (the worker thread idles while a group
   is stored and the next claimed), so a second thread has nothing to add:
   `MultiProcessor(2)` runs these short no-op jobs through one thread (docs/guide.md,
