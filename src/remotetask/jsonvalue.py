@@ -107,7 +107,7 @@ def loads(text: str | None) -> Any:
     try:
         value, end = _SCAN(text, 0)
     except (StopIteration, ValueError):
-        return json.loads(text)
+        end = -1  # json.loads raises its own error, not one chained to the scanner's
     return value if end == len(text) else json.loads(text)
 
 

@@ -266,20 +266,29 @@ def test_renewal_of_many_jobs_and_cron_runs_names_only_those_taken_back(
 ) -> None:
     """A draining worker renews hundreds of claims at once, and cron runs beside them."""
     service.add_many("echo", range(300))
-    _job_id, scheduled = every_minute(service, clock)
+    _first, scheduled = every_minute(service, clock)
+    every_minute(service, clock)
     store = app.store
     clock.set(scheduled + 1)
     now = clock.now()
     claims = store.claim(service.ref, now, 300, "w1", now + LEASE)
-    (firing,) = service.runner.fire_due(now, 1)
+    kept_run, lost_run = service.runner.fire_due(now, 2)
     jobs = [(c.job.id, c.key) for c in claims]
-    runs = [(firing.run.id, firing.key)]
-    assert store.renew_leases(jobs[:150], [], now + 3 * LEASE) == set()
+    runs = [(kept_run.run.id, kept_run.key), (lost_run.run.id, lost_run.key)]
+    assert store.renew_leases(jobs[:150], runs[:1], now + 3 * LEASE) == set()
     clock.advance(LEASE + 1)
     assert service.runner.recover_expired(clock.now()) == 150  # the others were renewed
     lost = store.renew_leases([*jobs, (10**12, "no-such-claim")], runs, clock.now() + LEASE)
-    assert lost == {key for _id, key in jobs[150:]} | {"no-such-claim", firing.key}
-    assert store.renew_leases(jobs[:150], [], clock.now() + LEASE) == set()
+    assert lost == {key for _id, key in jobs[150:]} | {"no-such-claim", lost_run.key}
+    assert store.renew_leases(jobs[:150], runs[:1], clock.now() + LEASE) == set()
+
+
+def test_renewing_nothing_asks_nothing_of_the_database(database_url: str) -> None:
+    """An idle processor renews every third of a lease with nothing held: that must not need
+    the database (PostgreSQL's once took a connection, and failed while the server was out)."""
+    store = open_store(database_url, auto_migrate=True)
+    store.close()
+    assert store.renew_leases([], [], 1.0) == set()
 
 
 def test_release_does_not_count_the_attempt(app: App, service: TaskService) -> None:
