@@ -347,26 +347,15 @@ class PostgresStore(SqlStore):
         finished = {int(row[0]) for row in cur.fetchall()}
         return [f.job_id in finished for f in finishes]
 
-    def renew_leases(
-        self, jobs: Sequence[tuple[int, str]], runs: Sequence[tuple[int, str]], lease_until: float
+    def _renew_rows(
+        self, cur: Cursor, table: str, claims: Sequence[tuple[int, str]], lease_until: float
     ) -> set[str]:
-        """One statement per table, in autocommit: a statement per claim held the renewed
-        rows locked, and the finishes of those rows waited, for a round trip per claim
-        (0.1 s for the 513 jobs a draining worker holds, every third of a lease).
-
-        Each claim's renewal stands on its own, guarded by its key, so the two tables'
-        statements need no transaction around them.
-        """
-        lost: set[str] = set()
-        if not jobs and not runs:  # an idle processor's: no connection, no outage to meet
-            return lost
-        with self._tx(write=True, single=True) as cur:
-            for table, claims in (("jobs", jobs), ("cron_runs", runs)):
-                if claims:
-                    cur.execute(RENEW_BATCH.format(table=table), (json.dumps(claims), lease_until))
-                    renewed = {row[0] for row in cur.fetchall()}
-                    lost.update(key for _id, key in claims if key not in renewed)
-        return lost
+        """One statement for the table's claims: a statement per claim held the renewed rows
+        locked, and the finishes of those rows waited, for a round trip per claim (0.1 s
+        for the 513 jobs a draining worker holds, every third of a lease)."""
+        cur.execute(RENEW_BATCH.format(table=table), (json.dumps(claims), lease_until))
+        renewed = {row[0] for row in cur.fetchall()}
+        return {key for _id, key in claims if key not in renewed}
 
     # -- wake-ups -----------------------------------------------------------------------
 

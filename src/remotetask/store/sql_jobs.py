@@ -43,6 +43,19 @@ INSERT_JOB = (
 )
 
 
+def job_row(sid: int, job: NewJob, now: float) -> tuple[Any, ...]:
+    """The values of ``INSERT_JOB`` for ``job`` of service row ``sid``, added at ``now``."""
+    return (
+        sid,
+        job.task,
+        job.input_json,
+        str(job.status),
+        job.schedule_json,
+        now,
+        job.idempotency_key,
+    )
+
+
 class JobVerbs(SqlVerbs):
     """Verbs on the ``jobs`` table (and the cron runs of jobs they delete)."""
 
@@ -91,19 +104,10 @@ class JobVerbs(SqlVerbs):
         ON CONFLICT, not a look-up first: two concurrent adds with one key must both
         get the first id, also where writers do not serialise (PostgreSQL).
         """
-        row = (
-            sid,
-            job.task,
-            job.input_json,
-            str(job.status),
-            job.schedule_json,
-            now,
-            job.idempotency_key,
-        )
         cur.execute(
             INSERT_JOB + " ON CONFLICT (service_id, idempotency_key) "
             "WHERE idempotency_key IS NOT NULL DO NOTHING RETURNING id",
-            row,
+            job_row(sid, job, now),
         )
         found = cur.fetchone()
         if found is not None:
@@ -335,13 +339,26 @@ class JobVerbs(SqlVerbs):
             return lost
         with self._tx(write=True) as cur:
             for table, claims in (("jobs", jobs), ("cron_runs", runs)):
-                for row_id, key in claims:
-                    cur.execute(
-                        f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
-                        (lease_until, row_id, key),
-                    )
-                    if cur.rowcount == 0:
-                        lost.add(key)
+                if claims:
+                    lost.update(self._renew_rows(cur, table, claims, lease_until))
+        return lost
+
+    def _renew_rows(
+        self, cur: Cursor, table: str, claims: Sequence[tuple[int, str]], lease_until: float
+    ) -> set[str]:
+        """Renew the (row id, key) ``claims`` of ``table``; the keys that no longer matched.
+
+        A statement per claim: on SQLite each is a look-up by row id inside the write
+        transaction, which costs microseconds (PostgreSQL sends one statement instead).
+        """
+        lost: set[str] = set()
+        for row_id, key in claims:
+            cur.execute(
+                f"UPDATE {table} SET lease_until = ? WHERE id = ? AND claim = ?",
+                (lease_until, row_id, key),
+            )
+            if cur.rowcount == 0:
+                lost.add(key)
         return lost
 
     def expired_claims(self, ref: ServiceRef, now: float) -> list[Claim]:

@@ -27,7 +27,7 @@ from remotetask.store._sqlbase import JOB_COLUMNS, Cursor
 from remotetask.store.base import Claim, NewJob
 from remotetask.store.sql import SqlStore
 from remotetask.store.sql_health import sqlite_health
-from remotetask.store.sql_jobs import INSERT_JOB
+from remotetask.store.sql_jobs import INSERT_JOB, job_row
 from remotetask.store.sqlitelock import WriterLock
 from remotetask.store.sqlitewake import Announcer, Listener, listen
 
@@ -239,9 +239,7 @@ class SQLiteStore(SqlStore):
         wake-up is sent after the commit, by ``_after_insert_commit``.
         """
         if len(jobs) == 1:
-            job = jobs[0]
-            row = (sid, job.task, job.input_json, str(job.status), job.schedule_json, now, None)
-            cur.execute(INSERT_JOB + " RETURNING id", row)
+            cur.execute(INSERT_JOB + " RETURNING id", job_row(sid, jobs[0], now))
             return [int(cur.fetchone()[0])]
         cur.execute(INSERT_FROM_JSON, (sid, now, json.dumps(jobs)))
         cur.execute("SELECT last_insert_rowid()")
